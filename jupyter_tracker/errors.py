@@ -1,0 +1,45 @@
+"""Every error the tracker raises on purpose: one base class, one subclass per kind of problem."""
+
+
+class TrackerError(Exception):
+    """Base class of the errors jupyter-tracker raises; the message says what to do."""
+
+
+class NoActiveRun(TrackerError):
+    """Logging was asked for outside any run."""
+
+
+class RunNotFound(TrackerError, LookupError):
+    """No run matches the given name, id or uuid."""
+
+
+class InvalidMetric(TrackerError, ValueError):
+    """A metric key or value that cannot be stored."""
+
+
+class InvalidParam(TrackerError, ValueError):
+    """A parameter, tag or metadata value that cannot be stored."""
+
+
+class InvalidArgument(TrackerError, ValueError):
+    """An argument outside what the call accepts (an interval too small, an unknown format...)."""
+
+
+class RunClosed(TrackerError):
+    """The run has already ended; resume it to log more."""
+
+
+class StoreError(TrackerError):
+    """The database file cannot be used."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer jupyter-tracker; it is opened read-only."""
+
+
+class NotADatabase(StoreError):
+    """The file exists but is not a SQLite database."""
+
+
+class UnsafeArtifactName(TrackerError, ValueError):
+    """An artifact name that would escape the artifact folder."""

@@ -1,0 +1,108 @@
+"""Opening a database file: version check before any write, pragmas, one lock per connection."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import NotADatabase, SchemaTooNew, StoreError
+from .schema import SCHEMA_VERSION, build_migrations
+
+BUSY_TIMEOUT_S = 60.0
+
+
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        uri = f"{path.as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                               check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    return conn
+
+
+def _user_version(conn: sqlite3.Connection, path: Path) -> int:
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotADatabase(
+            f"{path} is not a jupyter-tracker database ({exc}). "
+            "Point db= / TRACKER_DB at another file, or move this one away."
+        ) from None
+
+
+class Connection:
+    """A SQLite connection shared by the threads of one process, serialised by a lock."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
+        self.path = path
+        self.lock = threading.RLock()
+        if not read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for {path}: {exc}") from None
+        if path.exists():
+            # Look before writing anything: a newer or foreign file must stay untouched.
+            probe = _connect(path, read_only=True)
+            version = _user_version(probe, path)
+            probe.close()
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{path} was written by a newer jupyter-tracker (schema {version}, this one knows "
+                    f"{SCHEMA_VERSION}); the file was left untouched. Upgrade: pip install -U jupyter-tracker"
+                )
+        elif read_only:
+            raise StoreError(f"no database at {path}")
+        self.read_only = read_only
+        try:
+            self.conn = _connect(path, read_only=read_only)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from None
+        if not read_only:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if _user_version(self.conn, path) < SCHEMA_VERSION:
+                self._migrate()
+
+    def _migrate(self) -> None:
+        import sqlite_utils
+
+        with self.transaction():
+            # Another process may have migrated while we waited for the write lock.
+            if _user_version(self.conn, self.path) < SCHEMA_VERSION:
+                build_migrations().apply(sqlite_utils.Database(self.conn))
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    @contextmanager
+    def transaction(self):
+        """A write transaction that takes the database's write lock up front (no deadlocks on upgrade)."""
+        with self.lock:
+            for attempt in range(100):
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    # busy_timeout already waited; a locked file under heavy contention gets more tries.
+                    if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.05)
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()

@@ -1,0 +1,218 @@
+"""Everything that reads the database: records and pandas DataFrames (pandas imported on first use)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from collections.abc import Iterable, Sequence
+
+import psutil
+
+from ..errors import InvalidArgument, RunNotFound
+from ..models import RunInfo, effective_status
+
+_RUN_FIELDS = (
+    "id", "uuid", "project", "name", "status", "created", "started", "ended", "heartbeat", "description",
+    "folder", "pid", "host", "user", "notebook", "cell_source", "execution_count", "git_commit", "git_branch",
+    "git_dirty", "metadata", "environment", "error",
+)
+_RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
+_HOST = socket.gethostname()
+
+
+def _in(values: Sequence) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _nan(value):
+    return math.nan if value is None else value
+
+
+class Reads:
+    """Mixin of Store: read operations. Expects `self.db` (a connection.Connection)."""
+
+    # -- runs ---------------------------------------------------------------------------------
+    def _run_infos(self, where: str = "", args: Sequence = (), order: str = "id") -> list[RunInfo]:
+        rows = self.db.query(f"{_RUN_SELECT} {where} ORDER BY {order}", args)
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        params: dict[int, dict] = {i: {} for i in ids}
+        tags: dict[int, list] = {i: [] for i in ids}
+        # Chunked: SQLite limits the number of bound parameters.
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for run, key, value in self.db.query(
+                    f"SELECT run, key, value FROM params WHERE run IN ({_in(chunk)}) ORDER BY rowid", chunk):
+                params[run][key] = json.loads(value)
+            for run, tag in self.db.query(f"SELECT run, tag FROM tags WHERE run IN ({_in(chunk)})", chunk):
+                tags[run].append(tag)
+        now = time.time()
+        infos = []
+        for row in rows:
+            record = dict(zip(_RUN_FIELDS, row, strict=True))
+            record["metadata"] = json.loads(record["metadata"])
+            record["environment"] = json.loads(record["environment"])
+            record["git_dirty"] = None if record["git_dirty"] is None else bool(record["git_dirty"])
+            record["status"] = effective_status(
+                record["status"], record["heartbeat"], record["pid"], record["host"],
+                now=now, this_host=_HOST, pid_alive=_pid_alive,
+            )
+            infos.append(RunInfo(**record, params=params[record["id"]], tags=tuple(sorted(tags[record["id"]]))))
+        return infos
+
+    def get_run(self, run_id: int) -> RunInfo:
+        found = self._run_infos("WHERE id = ?", (run_id,))
+        if not found:
+            raise RunNotFound(f"no run with id {run_id} in {self.path}")
+        return found[0]
+
+    def find_run(self, ref: int | str, project: str | None = None) -> RunInfo:
+        """A run by id, uuid or name (the newest of that name, within `project` when given)."""
+        if isinstance(ref, RunInfo):
+            return ref
+        text = str(ref).strip()
+        if isinstance(ref, int) or text.isdigit():
+            return self.get_run(int(text))
+        where, args = "WHERE (name = ? OR uuid = ?)", [text, text]
+        if project is not None:
+            where += " AND project = ?"
+            args.append(project)
+        found = self._run_infos(where, args, order="created DESC, id DESC")
+        if not found:
+            scope = f" in project {project!r}" if project else ""
+            raise RunNotFound(
+                f"no run named {text!r}{scope} in {self.path}. "
+                "List runs with %track_runs or `jupyter-tracker ls`."
+            )
+        return found[0]
+
+    def list_runs(self, *, project: str | None = None, status: str | Iterable[str] | None = None,
+                  tags: str | Iterable[str] | None = None, folder: str | None = None,
+                  ids: Iterable[int] | None = None, limit: int | None = None) -> list[RunInfo]:
+        """Runs matching every filter given, newest first. `folder` includes its sub-folders."""
+        clauses, args = [], []
+        if project is not None:
+            clauses.append("project = ?")
+            args.append(project)
+        if folder is not None:
+            base = "/" + folder.strip("/")
+            clauses.append("(folder = ? OR folder LIKE ? ESCAPE '\\')")
+            escaped = base.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args += [base, escaped + "/%"]
+        for tag in [tags] if isinstance(tags, str) else (tags or []):
+            clauses.append("id IN (SELECT run FROM tags WHERE tag = ?)")
+            args.append(tag)
+        if ids is not None:
+            ids = [int(i) for i in ids]
+            clauses.append(f"id IN ({_in(ids)})" if ids else "0")
+            args += ids
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        infos = self._run_infos(where, args, order="created DESC, id DESC")
+        if status is not None:
+            wanted = {status} if isinstance(status, str) else set(status)
+            infos = [info for info in infos if info.status in wanted]
+        return infos[:limit] if limit else infos
+
+    def projects(self) -> list[str]:
+        return [row[0] for row in self.db.query("SELECT DISTINCT project FROM runs ORDER BY project")]
+
+    # -- metrics ------------------------------------------------------------------------------
+    def metric_keys(self, run_id: int) -> dict[str, int]:
+        return dict(self.db.query("SELECT name, id FROM metric_keys WHERE run = ? ORDER BY id", (run_id,)))
+
+    def last_step(self, run_id: int) -> int | None:
+        return self.db.query("SELECT max(step) FROM metrics WHERE run = ?", (run_id,))[0][0]
+
+    def points(self, run_id: int, keys: Iterable[str] | None = None) -> list[tuple]:
+        """(key, step, value, time) ordered by key and step; NaN comes back as NaN."""
+        sql = ("SELECT k.name, m.step, m.value, m.time FROM metrics m "
+               "JOIN metric_keys k ON k.run = m.run AND k.id = m.key WHERE m.run = ?")
+        args: list = [run_id]
+        if keys is not None:
+            keys = list(keys)
+            sql += f" AND k.name IN ({_in(keys)})"
+            args += keys
+        rows = self.db.query(sql + " ORDER BY m.key, m.step, m.time", args)
+        return [(k, s, _nan(v), t) for k, s, v, t in rows]
+
+    def metrics_frame(self, run_ids: int | Iterable[int], keys: Iterable[str] | None = None):
+        """Long DataFrame: run, key, step, value, time (seconds since the epoch)."""
+        import pandas as pd
+
+        ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
+        rows = [(run, *point) for run in ids for point in self.points(run, keys)]
+        frame = pd.DataFrame.from_records(rows, columns=["run", "key", "step", "value", "time"])
+        return frame.astype({"run": "int64", "key": "object", "step": "int64", "value": "float64",
+                             "time": "float64"})
+
+    def summaries(self, run_ids: Iterable[int]) -> dict[int, dict[str, dict]]:
+        """{run: {key: {count, first, last, min, max, mean, last_step}}}; stored for ended runs, live otherwise."""
+        ids = list(run_ids)
+        result: dict[int, dict[str, dict]] = {i: {} for i in ids}
+        names = ("count", "first", "last", "min", "max", "mean", "last_step")
+        live = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for run, key, *values in self.db.query(
+                    f"SELECT run, name, {', '.join(names)} FROM metric_keys WHERE run IN ({_in(chunk)}) "
+                    "ORDER BY run, id", chunk):
+                if values[0] is None:
+                    live.add(run)
+                else:
+                    result[run][key] = dict(zip(names, values, strict=True))
+        for run in live:
+            result[run] = self._live_summary(run)
+        for per_key in result.values():
+            for summary in per_key.values():
+                # SQLite's aggregates skip NULL (= NaN) values; first/last keep it.
+                for name in ("first", "last", "min", "max", "mean"):
+                    summary[name] = _nan(summary[name])
+        return result
+
+    def _live_summary(self, run_id: int) -> dict[str, dict]:
+        summary = {}
+        for key, count, lo, hi, mean, last_step, first, last in self.db.query(
+                """SELECT k.name, count(*), min(m.value), max(m.value), avg(m.value), max(m.step),
+                          (SELECT value FROM metrics f WHERE f.run = k.run AND f.key = k.id
+                           ORDER BY step, time LIMIT 1),
+                          (SELECT value FROM metrics l WHERE l.run = k.run AND l.key = k.id
+                           ORDER BY step DESC, time DESC LIMIT 1)
+                   FROM metric_keys k JOIN metrics m ON m.run = k.run AND m.key = k.id
+                   WHERE k.run = ? GROUP BY k.id ORDER BY k.id""", (run_id,)):
+            summary[key] = {"count": count, "first": first, "last": last, "min": lo, "max": hi, "mean": mean,
+                            "last_step": last_step}
+        return summary
+
+    # -- events -------------------------------------------------------------------------------
+    def events(self, run_id: int) -> list[tuple]:
+        """(time, level, message, extra dict), oldest first."""
+        rows = self.db.query("SELECT time, level, message, extra FROM events WHERE run = ? ORDER BY time, id",
+                             (run_id,))
+        return [(t, level, message, json.loads(extra)) for t, level, message, extra in rows]
+
+    def events_frame(self, run_id: int):
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.events(run_id), columns=["time", "level", "message", "extra"])
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def check_limit(limit) -> int | None:
+    if limit is None:
+        return None
+    if int(limit) < 1:
+        raise InvalidArgument("limit must be a positive whole number")
+    return int(limit)

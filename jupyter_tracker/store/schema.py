@@ -1,0 +1,103 @@
+"""The database schema as an ordered list of migrations (sqlite-utils Migrations).
+
+PRAGMA user_version mirrors the number of migrations applied, so the common case, an up-to-date file,
+is checked with one pragma and no sqlite-utils import.
+"""
+
+from __future__ import annotations
+
+MIGRATION_SET = "jupyter-tracker"
+
+_V1 = [
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        project TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        description TEXT,
+        folder TEXT NOT NULL DEFAULT '/',
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        heartbeat REAL,
+        pid INTEGER,
+        host TEXT,
+        user TEXT,
+        notebook TEXT,
+        cell_source TEXT,
+        execution_count INTEGER,
+        git_commit TEXT,
+        git_branch TEXT,
+        git_dirty INTEGER,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        environment TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        UNIQUE (project, name)
+    )""",
+    "CREATE INDEX runs_status ON runs (status)",
+    "CREATE INDEX runs_folder ON runs (folder)",
+    # A rowid table: params are listed in the order they were given.
+    """CREATE TABLE params (
+        run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        UNIQUE (run, key)
+    )""",
+    """CREATE TABLE tags (
+        run INTEGER NOT NULL, tag TEXT NOT NULL,
+        PRIMARY KEY (run, tag)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX tags_tag ON tags (tag)",
+    # Key ids are per run, so the logging hot path numbers new keys in memory with no database round trip.
+    # count..last_step are filled when the run ends; live runs are summarised from the points.
+    """CREATE TABLE metric_keys (
+        run INTEGER NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL,
+        count INTEGER, first REAL, last REAL, min REAL, max REAL, mean REAL, last_step INTEGER,
+        PRIMARY KEY (run, id)
+    ) WITHOUT ROWID""",
+    "CREATE UNIQUE INDEX metric_keys_name ON metric_keys (run, name)",
+    # One long, narrow table; the primary key is the table (no rowid, no second copy of the data).
+    # NaN is stored as NULL (SQLite has no NaN); +-inf are stored as they are.
+    """CREATE TABLE metrics (
+        run INTEGER NOT NULL, key INTEGER NOT NULL, step INTEGER NOT NULL, time REAL NOT NULL, value REAL,
+        PRIMARY KEY (run, key, step, time)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY, run INTEGER NOT NULL, time REAL NOT NULL,
+        level TEXT NOT NULL, message TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX events_run ON events (run, time)",
+    """CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY, run INTEGER NOT NULL, name TEXT NOT NULL, category TEXT NOT NULL,
+        path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, mime TEXT, created REAL NOT NULL,
+        UNIQUE (run, name)
+    )""",
+    """CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY, run INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'ok', triggered_at REAL,
+        UNIQUE (run, name)
+    )""",
+    """CREATE TABLE folders (
+        path TEXT PRIMARY KEY, description TEXT, metadata TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]'
+    )""",
+]
+
+# Append new migrations at the end; never edit a released one.
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("m001_initial", _V1),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def build_migrations():
+    from sqlite_utils import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for name, statements in MIGRATIONS:
+
+        def apply(db, statements=statements):
+            for statement in statements:
+                db.execute(statement)
+
+        migrations(name=name)(apply)
+    return migrations

@@ -1,0 +1,126 @@
+"""Everything that changes the database. Every value is a bound parameter."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid as uuid_module
+from collections.abc import Iterable, Sequence
+
+from ..errors import InvalidArgument
+
+# Columns of `runs` that callers may set after creation.
+RUN_COLUMNS = frozenset({
+    "status", "description", "folder", "started", "ended", "heartbeat", "pid", "host", "user", "notebook",
+    "cell_source", "execution_count", "git_commit", "git_branch", "git_dirty", "metadata", "environment",
+    "error",
+})
+_JSON_COLUMNS = frozenset({"metadata", "environment"})
+
+INSERT_POINT = "INSERT OR REPLACE INTO metrics (run, key, step, time, value) VALUES (?, ?, ?, ?, ?)"
+INSERT_EVENT = "INSERT INTO events (run, time, level, message, extra) VALUES (?, ?, ?, ?, ?)"
+INSERT_KEY = "INSERT OR IGNORE INTO metric_keys (run, id, name) VALUES (?, ?, ?)"
+
+
+def dumps(value) -> str:
+    """JSON that keeps NaN and infinities (Python's json reads them back)."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _run_values(fields: dict) -> dict:
+    unknown = set(fields) - RUN_COLUMNS
+    if unknown:
+        raise InvalidArgument(f"unknown run field(s): {', '.join(sorted(unknown))}")
+    return {k: dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+
+
+class Writes:
+    """Mixin of Store: write operations. Expects `self.db` (a connection.Connection)."""
+
+    def create_run(self, project: str, names: Iterable[str], created: float, **fields) -> tuple[int, str]:
+        """Insert a run under the first of `names` that is free in `project`; returns (id, name)."""
+        values = _run_values(fields)
+        columns = ["uuid", "project", "name", "created", *values]
+        sql = f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        with self.db.transaction() as conn:
+            for name in names:
+                try:
+                    cursor = conn.execute(sql, [uuid_module.uuid4().hex, project, name, created, *values.values()])
+                except sqlite3.IntegrityError:
+                    continue
+                return cursor.lastrowid, name
+        raise InvalidArgument(f"no free run name in project {project!r}")
+
+    def update_run(self, run_id: int, **fields) -> None:
+        values = _run_values(fields)
+        if values:
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            with self.db.transaction() as conn:
+                conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
+
+    def merge_json(self, run_id: int, column: str, updates: dict) -> dict:
+        """Merge `updates` into the run's JSON column atomically and return the result."""
+        if column not in _JSON_COLUMNS:
+            raise InvalidArgument(f"{column} is not a JSON column")
+        with self.db.transaction() as conn:
+            (current,) = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            merged = {**json.loads(current), **updates}
+            conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (dumps(merged), run_id))
+        return merged
+
+    def set_params(self, run_id: int, params: dict) -> None:
+        rows = [(run_id, str(k), dumps(v)) for k, v in params.items()]
+        with self.db.transaction() as conn:
+            conn.executemany("INSERT INTO params (run, key, value) VALUES (?, ?, ?) "
+                             "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value", rows)
+
+    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags])
+
+    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM tags WHERE run = ? AND tag = ?", [(run_id, t) for t in tags])
+
+    def write_batch(self, run_id: int, keys: Sequence[tuple], points: Sequence[tuple],
+                    events: Sequence[tuple], heartbeat: float) -> None:
+        """One transaction: new metric keys (run, id, name), points (run, key, step, time, value), events."""
+        with self.db.transaction() as conn:
+            if keys:
+                conn.executemany(INSERT_KEY, keys)
+            if points:
+                conn.executemany(INSERT_POINT, points)
+            if events:
+                conn.executemany(INSERT_EVENT, events)
+            conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (heartbeat, run_id))
+
+    def end_run(self, run_id: int, status: str, ended: float, error: str | None = None) -> None:
+        """Mark the run ended and store per-key summaries, so listings never scan the points."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, ended = ?, heartbeat = ?, error = ? WHERE id = ?",
+                (status, ended, ended, error, run_id),
+            )
+            self._store_summaries(conn, run_id)
+
+    @staticmethod
+    def _store_summaries(conn, run_id: int) -> None:
+        conn.execute(
+            """UPDATE metric_keys SET
+                 count = s.n, min = s.lo, max = s.hi, mean = s.mean, last_step = s.last_step,
+                 first = (SELECT value FROM metrics m WHERE m.run = metric_keys.run AND m.key = metric_keys.id
+                          ORDER BY step, time LIMIT 1),
+                 last = (SELECT value FROM metrics m WHERE m.run = metric_keys.run AND m.key = metric_keys.id
+                         ORDER BY step DESC, time DESC LIMIT 1)
+               FROM (SELECT key, count(*) AS n, min(value) AS lo, max(value) AS hi, avg(value) AS mean,
+                            max(step) AS last_step
+                     FROM metrics WHERE run = ? GROUP BY key) AS s
+               WHERE metric_keys.run = ? AND metric_keys.id = s.key""",
+            (run_id, run_id),
+        )
+
+    def delete_run(self, run_id: int) -> None:
+        with self.db.transaction() as conn:
+            for table in ("metrics", "metric_keys", "params", "tags", "events", "artifacts", "alerts"):
+                conn.execute(f"DELETE FROM {table} WHERE run = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
