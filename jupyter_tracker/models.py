@@ -84,8 +84,16 @@ class Artifact:
     created: float
 
 
-def effective_status(status: str, heartbeat: float | None, pid: int | None, host: str | None,
-                     *, now: float, this_host: str, pid_alive) -> str:
+def effective_status(
+    status: str,
+    heartbeat: float | None,
+    pid: int | None,
+    host: str | None,
+    *,
+    now: float,
+    this_host: str,
+    pid_alive,
+) -> str:
     """A stored 'running' status, corrected to 'crashed' when its process is gone or silent."""
     if status != RUNNING:
         return status

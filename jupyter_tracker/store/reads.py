@@ -15,9 +15,29 @@ from ..errors import InvalidArgument, RunNotFound
 from ..models import RunInfo, effective_status
 
 _RUN_FIELDS = (
-    "id", "uuid", "project", "name", "status", "created", "started", "ended", "heartbeat", "description",
-    "folder", "pid", "host", "user", "notebook", "cell_source", "execution_count", "git_commit", "git_branch",
-    "git_dirty", "metadata", "environment", "error",
+    "id",
+    "uuid",
+    "project",
+    "name",
+    "status",
+    "created",
+    "started",
+    "ended",
+    "heartbeat",
+    "description",
+    "folder",
+    "pid",
+    "host",
+    "user",
+    "notebook",
+    "cell_source",
+    "execution_count",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "metadata",
+    "environment",
+    "error",
 )
 _RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
 _HOST = socket.gethostname()
@@ -44,9 +64,10 @@ class Reads:
         tags: dict[int, list] = {i: [] for i in ids}
         # Chunked: SQLite limits the number of bound parameters.
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             for run, key, value in self.db.query(
-                    f"SELECT run, key, value FROM params WHERE run IN ({_in(chunk)}) ORDER BY rowid", chunk):
+                f"SELECT run, key, value FROM params WHERE run IN ({_in(chunk)}) ORDER BY rowid", chunk
+            ):
                 params[run][key] = json.loads(value)
             for run, tag in self.db.query(f"SELECT run, tag FROM tags WHERE run IN ({_in(chunk)})", chunk):
                 tags[run].append(tag)
@@ -58,10 +79,17 @@ class Reads:
             record["environment"] = json.loads(record["environment"])
             record["git_dirty"] = None if record["git_dirty"] is None else bool(record["git_dirty"])
             record["status"] = effective_status(
-                record["status"], record["heartbeat"], record["pid"], record["host"],
-                now=now, this_host=_HOST, pid_alive=_pid_alive,
+                record["status"],
+                record["heartbeat"],
+                record["pid"],
+                record["host"],
+                now=now,
+                this_host=_HOST,
+                pid_alive=_pid_alive,
             )
-            infos.append(RunInfo(**record, params=params[record["id"]], tags=tuple(sorted(tags[record["id"]]))))
+            infos.append(
+                RunInfo(**record, params=params[record["id"]], tags=tuple(sorted(tags[record["id"]])))
+            )
         return infos
 
     def get_run(self, run_id: int) -> RunInfo:
@@ -90,9 +118,16 @@ class Reads:
             )
         return found[0]
 
-    def list_runs(self, *, project: str | None = None, status: str | Iterable[str] | None = None,
-                  tags: str | Iterable[str] | None = None, folder: str | None = None,
-                  ids: Iterable[int] | None = None, limit: int | None = None) -> list[RunInfo]:
+    def list_runs(
+        self,
+        *,
+        project: str | None = None,
+        status: str | Iterable[str] | None = None,
+        tags: str | Iterable[str] | None = None,
+        folder: str | None = None,
+        ids: Iterable[int] | None = None,
+        limit: int | None = None,
+    ) -> list[RunInfo]:
         """Runs matching every filter given, newest first. `folder` includes its sub-folders."""
         clauses, args = [], []
         if project is not None:
@@ -129,8 +164,10 @@ class Reads:
 
     def points(self, run_id: int, keys: Iterable[str] | None = None) -> list[tuple]:
         """(key, step, value, time) ordered by key and step; NaN comes back as NaN."""
-        sql = ("SELECT k.name, m.step, m.value, m.time FROM metrics m "
-               "JOIN metric_keys k ON k.run = m.run AND k.id = m.key WHERE m.run = ?")
+        sql = (
+            "SELECT k.name, m.step, m.value, m.time FROM metrics m "
+            "JOIN metric_keys k ON k.run = m.run AND k.id = m.key WHERE m.run = ?"
+        )
         args: list = [run_id]
         if keys is not None:
             keys = list(keys)
@@ -146,8 +183,9 @@ class Reads:
         ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
         rows = [(run, *point) for run in ids for point in self.points(run, keys)]
         frame = pd.DataFrame.from_records(rows, columns=["run", "key", "step", "value", "time"])
-        return frame.astype({"run": "int64", "key": "object", "step": "int64", "value": "float64",
-                             "time": "float64"})
+        return frame.astype(
+            {"run": "int64", "key": "object", "step": "int64", "value": "float64", "time": "float64"}
+        )
 
     def summaries(self, run_ids: Iterable[int]) -> dict[int, dict[str, dict]]:
         """{run: {key: {count, first, last, min, max, mean, last_step}}}; stored for ended runs, live otherwise."""
@@ -156,10 +194,12 @@ class Reads:
         names = ("count", "first", "last", "min", "max", "mean", "last_step")
         live = set()
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             for run, key, *values in self.db.query(
-                    f"SELECT run, name, {', '.join(names)} FROM metric_keys WHERE run IN ({_in(chunk)}) "
-                    "ORDER BY run, id", chunk):
+                f"SELECT run, name, {', '.join(names)} FROM metric_keys WHERE run IN ({_in(chunk)}) "
+                "ORDER BY run, id",
+                chunk,
+            ):
                 if values[0] is None:
                     live.add(run)
                 else:
@@ -176,22 +216,32 @@ class Reads:
     def _live_summary(self, run_id: int) -> dict[str, dict]:
         summary = {}
         for key, count, lo, hi, mean, last_step, first, last in self.db.query(
-                """SELECT k.name, count(*), min(m.value), max(m.value), avg(m.value), max(m.step),
+            """SELECT k.name, count(*), min(m.value), max(m.value), avg(m.value), max(m.step),
                           (SELECT value FROM metrics f WHERE f.run = k.run AND f.key = k.id
                            ORDER BY step, time LIMIT 1),
                           (SELECT value FROM metrics l WHERE l.run = k.run AND l.key = k.id
                            ORDER BY step DESC, time DESC LIMIT 1)
                    FROM metric_keys k JOIN metrics m ON m.run = k.run AND m.key = k.id
-                   WHERE k.run = ? GROUP BY k.id ORDER BY k.id""", (run_id,)):
-            summary[key] = {"count": count, "first": first, "last": last, "min": lo, "max": hi, "mean": mean,
-                            "last_step": last_step}
+                   WHERE k.run = ? GROUP BY k.id ORDER BY k.id""",
+            (run_id,),
+        ):
+            summary[key] = {
+                "count": count,
+                "first": first,
+                "last": last,
+                "min": lo,
+                "max": hi,
+                "mean": mean,
+                "last_step": last_step,
+            }
         return summary
 
     # -- events -------------------------------------------------------------------------------
     def events(self, run_id: int) -> list[tuple]:
         """(time, level, message, extra dict), oldest first."""
-        rows = self.db.query("SELECT time, level, message, extra FROM events WHERE run = ? ORDER BY time, id",
-                             (run_id,))
+        rows = self.db.query(
+            "SELECT time, level, message, extra FROM events WHERE run = ? ORDER BY time, id", (run_id,)
+        )
         return [(t, level, message, json.loads(extra)) for t, level, message, extra in rows]
 
     def events_frame(self, run_id: int):

@@ -10,11 +10,28 @@ from collections.abc import Iterable, Sequence
 from ..errors import InvalidArgument
 
 # Columns of `runs` that callers may set after creation.
-RUN_COLUMNS = frozenset({
-    "status", "description", "folder", "started", "ended", "heartbeat", "pid", "host", "user", "notebook",
-    "cell_source", "execution_count", "git_commit", "git_branch", "git_dirty", "metadata", "environment",
-    "error",
-})
+RUN_COLUMNS = frozenset(
+    {
+        "status",
+        "description",
+        "folder",
+        "started",
+        "ended",
+        "heartbeat",
+        "pid",
+        "host",
+        "user",
+        "notebook",
+        "cell_source",
+        "execution_count",
+        "git_commit",
+        "git_branch",
+        "git_dirty",
+        "metadata",
+        "environment",
+        "error",
+    }
+)
 _JSON_COLUMNS = frozenset({"metadata", "environment"})
 
 INSERT_POINT = "INSERT OR REPLACE INTO metrics (run, key, step, time, value) VALUES (?, ?, ?, ?, ?)"
@@ -45,7 +62,9 @@ class Writes:
         with self.db.transaction() as conn:
             for name in names:
                 try:
-                    cursor = conn.execute(sql, [uuid_module.uuid4().hex, project, name, created, *values.values()])
+                    cursor = conn.execute(
+                        sql, [uuid_module.uuid4().hex, project, name, created, *values.values()]
+                    )
                 except sqlite3.IntegrityError:
                     continue
                 return cursor.lastrowid, name
@@ -71,19 +90,30 @@ class Writes:
     def set_params(self, run_id: int, params: dict) -> None:
         rows = [(run_id, str(k), dumps(v)) for k, v in params.items()]
         with self.db.transaction() as conn:
-            conn.executemany("INSERT INTO params (run, key, value) VALUES (?, ?, ?) "
-                             "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value", rows)
+            conn.executemany(
+                "INSERT INTO params (run, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value",
+                rows,
+            )
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         with self.db.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags])
+            conn.executemany(
+                "INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags]
+            )
 
     def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
         with self.db.transaction() as conn:
             conn.executemany("DELETE FROM tags WHERE run = ? AND tag = ?", [(run_id, t) for t in tags])
 
-    def write_batch(self, run_id: int, keys: Sequence[tuple], points: Sequence[tuple],
-                    events: Sequence[tuple], heartbeat: float) -> None:
+    def write_batch(
+        self,
+        run_id: int,
+        keys: Sequence[tuple],
+        points: Sequence[tuple],
+        events: Sequence[tuple],
+        heartbeat: float,
+    ) -> None:
         """One transaction: new metric keys (run, id, name), points (run, key, step, time, value), events."""
         with self.db.transaction() as conn:
             if keys:

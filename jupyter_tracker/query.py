@@ -1,0 +1,142 @@
+"""Reading runs back: `runs()` as a DataFrame, `load_run()` as a RunRecord."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from . import config
+from .models import RunInfo
+from .store import Store, open_store
+
+SYSTEM_PREFIX = "system/"
+
+
+def store_for(db: str | os.PathLike | Store | None = None) -> Store:
+    """The Store of `db` (a path, or a Store), or of the configured database."""
+    return db if isinstance(db, Store) else open_store(config.db_path(db))
+
+
+class RunRecord:
+    """A stored run: read-only access to its params, tags, metrics, events and summary."""
+
+    def __init__(self, store: Store, run_id: int):
+        self._store = store
+        self.id = run_id
+        info = store.get_run(run_id)
+        self.name, self.project, self.uuid = info.name, info.project, info.uuid
+
+    @property
+    def info(self) -> RunInfo:
+        """A fresh snapshot of the run's row, params and tags."""
+        return self._store.get_run(self.id)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    status = property(lambda self: self.info.status)
+    params = property(lambda self: dict(self.info.params), doc="The run's parameters as a dict.")
+    tags = property(lambda self: list(self.info.tags), doc="The run's tags, sorted.")
+
+    def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False):
+        """Long DataFrame with columns key, step, value, time (a UTC datetime); system/ keys with system=True."""
+        import pandas as pd
+
+        keys = [keys] if isinstance(keys, str) else keys
+        frame = self._store.metrics_frame(self.id, keys).drop(columns="run")
+        if keys is None and not system:
+            frame = frame[~frame["key"].str.startswith(SYSTEM_PREFIX)]
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        return frame.reset_index(drop=True)
+
+    def events(self):
+        """DataFrame of the run's events: time, level, message, extra."""
+        import pandas as pd
+
+        frame = self._store.events_frame(self.id)
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        return frame
+
+    def summary(self, *, system: bool = False):
+        """One row per metric key: count, first, last, min, max, mean (system/ keys with system=True)."""
+        import pandas as pd
+
+        per_key = self._store.summaries([self.id])[self.id]
+        rows = {k: v for k, v in per_key.items() if system or not k.startswith(SYSTEM_PREFIX)}
+        columns = ["count", "first", "last", "min", "max", "mean", "last_step"]
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+        frame.index.name = "key"
+        return frame
+
+    def __repr__(self) -> str:
+        info = self.info
+        return f"<Run {info.id} {info.project}/{info.name} {info.status}>"
+
+
+def load_run(ref: int | str, *, project: str | None = None, db=None) -> RunRecord:
+    """A stored run by id, uuid or name (the newest of that name, within `project` when given)."""
+    store = store_for(db)
+    return RunRecord(store, store.find_run(ref, project).id)
+
+
+def runs(
+    project: str | None = None,
+    status: str | Iterable[str] | None = None,
+    tags: str | Iterable[str] | None = None,
+    *,
+    folder: str | None = None,
+    limit: int | None = None,
+    db=None,
+):
+    """One row per run, newest first: id, name, project, status, started, duration, tags,
+    `params.<key>` columns and the last value of each metric as `metrics.<key>`."""
+    store = store_for(db)
+    infos = store.list_runs(project=project, status=status, tags=tags, folder=folder, limit=limit)
+    return runs_frame(store, infos)
+
+
+def runs_frame(store: Store, infos: list[RunInfo]):
+    import pandas as pd
+
+    summaries = store.summaries([info.id for info in infos])
+    records = []
+    for info in infos:
+        record = {
+            "id": info.id,
+            "name": info.name,
+            "project": info.project,
+            "status": info.status,
+            "started": info.started,
+            "duration": info.duration,
+            "tags": ", ".join(info.tags),
+            "folder": info.folder,
+            "description": info.description,
+        }
+        record.update({f"params.{k}": _cell(v) for k, v in info.params.items()})
+        record.update(
+            {
+                f"metrics.{k}": s["last"]
+                for k, s in summaries[info.id].items()
+                if not k.startswith(SYSTEM_PREFIX)
+            }
+        )
+        records.append(record)
+    base = ["id", "name", "project", "status", "started", "duration", "tags", "folder", "description"]
+    frame = pd.DataFrame.from_records(records, columns=_columns(base, records))
+    frame["started"] = pd.to_datetime(frame["started"], unit="s", utc=True)
+    return frame
+
+
+def _columns(base: list[str], records: list[dict]) -> list[str]:
+    extra: dict[str, None] = {}
+    for record in records:
+        extra.update(dict.fromkeys(k for k in record if k not in base))
+    params = sorted(k for k in extra if k.startswith("params."))
+    metrics = sorted(k for k in extra if k.startswith("metrics."))
+    return base + params + metrics
+
+
+def _cell(value):
+    """Params that are lists or dicts would make object columns pandas cannot compare: show them as text."""
+    return repr(value) if isinstance(value, list | dict | tuple) else value
