@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import platform
@@ -60,38 +61,58 @@ def python_info() -> dict:
 
 
 def git_info(cwd: str | None = None) -> dict:
-    """Commit, branch and dirty flag of the git repository around `cwd`; {} outside one."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
+    """Commit, branch and dirty flag of the git repository around `cwd`; {} outside one (one subprocess)."""
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
         return {}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    if done.returncode != 0:
+        return {}
+    headers = dict(
+        line[2:].split(" ", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith("# ") and " " in line[2:]
+    )
+    commit = headers.get("branch.oid")
+    if not commit or commit == "(initial)":
+        return {}
     return {
         "git_commit": commit,
-        "git_branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-        "git_dirty": None if status is None else bool(status),
+        "git_branch": headers.get("branch.head"),
+        "git_dirty": any(not line.startswith("#") for line in done.stdout.splitlines()),
     }
+
+
+# module name -> [(distribution, version)]; filled once per module, since the metadata scan is slow.
+_distributions: dict[str, list[tuple[str, str]]] = {}
+
+
+@functools.lru_cache(maxsize=1)
+def _module_owners() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return metadata.packages_distributions()
 
 
 def imported_packages() -> dict[str, str]:
     """Distribution name -> version for every top-level module imported in this process."""
     from importlib import metadata
 
-    top_level = {name.partition(".")[0] for name in list(sys.modules)}
     found: dict[str, str] = {}
-    mapping = metadata.packages_distributions()
-    for module in sorted(top_level):
-        for dist in mapping.get(module, ()):
-            if dist not in found:
+    for module in {name.partition(".")[0] for name in list(sys.modules)}:
+        if module not in _distributions:
+            versions = []
+            for dist in _module_owners().get(module, ()):
                 try:
-                    found[dist] = metadata.version(dist)
+                    versions.append((dist, metadata.version(dist)))
                 except metadata.PackageNotFoundError:
                     continue
+            _distributions[module] = versions
+        found.update(_distributions[module])
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))

@@ -249,6 +249,25 @@ class Reads:
 
         return pd.DataFrame.from_records(self.events(run_id), columns=["time", "level", "message", "extra"])
 
+    # -- artifacts and alerts -----------------------------------------------------------------
+    def artifacts(self, run_id: int) -> list[dict]:
+        """The run's artifact rows: name, category, path, size, sha256, mime, created; by name."""
+        columns = ("name", "category", "path", "size", "sha256", "mime", "created")
+        rows = self.db.query(
+            f"SELECT {', '.join(columns)} FROM artifacts WHERE run = ? ORDER BY name", (run_id,)
+        )
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def alerts(self, run_id: int) -> list[dict]:
+        """The run's alert rows: name, rule (a dict), state, triggered_at; in the order they were added."""
+        rows = self.db.query(
+            "SELECT name, rule, state, triggered_at FROM alerts WHERE run = ? ORDER BY id", (run_id,)
+        )
+        return [
+            {"name": name, "rule": json.loads(rule), "state": state, "triggered_at": triggered}
+            for name, rule, state, triggered in rows
+        ]
+
 
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():

@@ -54,8 +54,12 @@ def _run_values(fields: dict) -> dict:
 class Writes:
     """Mixin of Store: write operations. Expects `self.db` (a connection.Connection)."""
 
-    def create_run(self, project: str, names: Iterable[str], created: float, **fields) -> tuple[int, str]:
-        """Insert a run under the first of `names` that is free in `project`; returns (id, name)."""
+    def create_run(
+        self, project: str, names: Iterable[str], created: float, *, uuid: str | None = None, **fields
+    ) -> tuple[int, str]:
+        """Insert a run under the first of `names` that is free in `project`; returns (id, name).
+
+        `uuid` keeps a given identity (an imported run); a run with that uuid already there is an error."""
         values = _run_values(fields)
         columns = ["uuid", "project", "name", "created", *values]
         sql = f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -63,9 +67,11 @@ class Writes:
             for name in names:
                 try:
                     cursor = conn.execute(
-                        sql, [uuid_module.uuid4().hex, project, name, created, *values.values()]
+                        sql, [uuid or uuid_module.uuid4().hex, project, name, created, *values.values()]
                     )
-                except sqlite3.IntegrityError:
+                except sqlite3.IntegrityError as exc:
+                    if uuid and "runs.uuid" in str(exc):
+                        raise InvalidArgument(f"a run with uuid {uuid} is already in {self.path}") from None
                     continue
                 return cursor.lastrowid, name
         raise InvalidArgument(f"no free run name in project {project!r}")
@@ -148,6 +154,25 @@ class Writes:
                WHERE metric_keys.run = ? AND metric_keys.id = s.key""",
             (run_id, run_id),
         )
+
+    def restore_records(
+        self, run_id: int, artifacts: Sequence[dict] = (), alerts: Sequence[dict] = ()
+    ) -> None:
+        """Insert artifact rows (name, category, path, size, sha256, mime, created) and alert rows
+        (name, rule, state, triggered_at) as they were recorded elsewhere, e.g. by an imported run card."""
+        artifact_columns = ("name", "category", "path", "size", "sha256", "mime", "created")
+        with self.db.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO artifacts (run, {', '.join(artifact_columns)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, *(row.get(c) for c in artifact_columns)) for row in artifacts],
+            )
+            conn.executemany(
+                "INSERT INTO alerts (run, name, rule, state, triggered_at) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (run_id, row["name"], dumps(row["rule"]), row["state"], row.get("triggered_at"))
+                    for row in alerts
+                ],
+            )
 
     def delete_run(self, run_id: int) -> None:
         with self.db.transaction() as conn:

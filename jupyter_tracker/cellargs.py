@@ -1,0 +1,163 @@
+"""Parsing the argument lines of the magics, with no IPython in sight.
+
+`%%track_run name=baseline lr=1e-3 layers=[64, 32] --project mnist --tags cnn,first`: `key=value` pairs are
+params whose values are Python literals (else strings); `--flags` are options. Everything is checked here,
+before the cell runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import keyword
+import shlex
+
+from .errors import InvalidArgument
+
+_QUOTES = "'\""
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print and exit the kernel
+        raise InvalidArgument(f"{self.prog}: {message}")
+
+
+def tokenize(line: str) -> list[str]:
+    """Split on spaces outside quotes and brackets, so `name="a b"` and `layers=[64, 32]` stay whole."""
+    tokens, current, quote, depth = [], [], None, 0
+    for char in line:
+        if quote:
+            current.append(char)
+            if char == quote and (len(current) < 2 or current[-2] != "\\"):
+                quote = None
+        elif char in _QUOTES:
+            quote = char
+            current.append(char)
+        elif char in _OPEN:
+            depth += 1
+            current.append(char)
+        elif char in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                raise InvalidArgument(f"unbalanced {char!r} in: {line.strip()}")
+            current.append(char)
+        elif char.isspace() and depth == 0:
+            if current:
+                tokens.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+    if quote:
+        raise InvalidArgument(f"unbalanced quote ({quote}) in: {line.strip()}")
+    if depth:
+        raise InvalidArgument(f"unbalanced bracket in: {line.strip()}")
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def literal(text: str):
+    """A Python literal when `text` is one (`1e-3`, `[64, 32]`, `"a b"`, `True`), else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in _QUOTES:
+        try:
+            return shlex.split(text)[0]
+        except ValueError:
+            return text[1:-1]
+    return text
+
+
+def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, reserved=()):
+    """Split `line` into options (parsed by `parser`) and, when `params`, a dict of key=value pairs."""
+    tokens = tokenize(line)
+    takes_value = {opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings}
+    flags: list[str] = []
+    found: dict[str, object] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("-") and not _is_number(token):
+            flag = token.split("=", 1)[0]
+            if "=" in token:
+                flags += [flag, unquote(token.split("=", 1)[1])]
+            else:
+                flags.append(token)
+                if flag in takes_value and i + 1 < len(tokens):
+                    i += 1
+                    flags.append(unquote(tokens[i]))
+        elif params and "=" in token:
+            key, _, value = token.partition("=")
+            _check_key(key, token, reserved)
+            if key in found:
+                raise InvalidArgument(f"{key}= is given twice")
+            found[key] = literal(value)
+        elif params:
+            raise InvalidArgument(f"{token!r} is neither key=value nor an --option")
+        else:
+            flags.append(unquote(token))
+        i += 1
+    options = parser.parse_args(flags)
+    return (options, found) if params else options
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_key(key: str, token: str, reserved) -> None:
+    if not key:
+        raise InvalidArgument(f"malformed parameter {token!r}: expected key=value")
+    if not key.isidentifier() or keyword.iskeyword(key):
+        raise InvalidArgument(
+            f"parameter name {key!r} is not a valid Python variable name (params become variables in the cell)"
+        )
+    if key in reserved:
+        raise InvalidArgument(f"{key}= looks like the --{key} option: write --{key} VALUE instead")
+
+
+def track_run_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="%%track_run",
+        add_help=False,
+        description="Record the cell as a run: %%track_run [name=NAME] [key=value ...] [--options]",
+    )
+    parser.add_argument("--project", "-p", help="project the run belongs to (default: the notebook's name)")
+    parser.add_argument("--tags", "-t", action="append", default=[], help="comma-separated tags")
+    parser.add_argument("--description", "-d", help="free text describing the run")
+    parser.add_argument("--folder", help="path-like group, e.g. /team/exp1")
+    parser.add_argument("--as", dest="var", default="run", help="variable the run is bound to (default: run)")
+    parser.add_argument("--resume", metavar="NAME_OR_ID", help="append this cell to an existing run")
+    parser.add_argument("--db", help="database file for this run")
+    parser.add_argument("--interval", type=float, help="seconds between hardware samples (>= 0.1, default 1)")
+    parser.add_argument("--no-system", dest="system", action="store_false", help="do not sample hardware")
+    parser.add_argument("--no-panel", dest="panel", action="store_false", help="do not show the live panel")
+    return parser
+
+
+TRACK_RUN_RESERVED = ("project", "tags", "description", "folder", "resume", "db", "interval")
+
+
+def parse_track_run(line: str):
+    """(options, params, name) for a %%track_run line; raises InvalidArgument naming the problem."""
+    options, params = parse(track_run_parser(), line, params=True, reserved=TRACK_RUN_RESERVED)
+    name = params.pop("name", None)
+    if name is not None and (not isinstance(name, str | int) or not str(name).strip()):
+        raise InvalidArgument(f"name= must be a non-empty text, got {name!r}")
+    if not options.var.isidentifier() or keyword.iskeyword(options.var):
+        raise InvalidArgument(f"--as {options.var!r} is not a valid Python variable name")
+    if options.var in params:
+        raise InvalidArgument(f"{options.var}= clashes with the run variable; rename it or use --as OTHER")
+    if options.interval is not None and options.interval < 0.1:
+        raise InvalidArgument(f"--interval must be at least 0.1 seconds, got {options.interval}")
+    return options, params, None if name is None else str(name).strip()

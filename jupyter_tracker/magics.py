@@ -1,0 +1,195 @@
+"""IPython magics: %%track_run, %track_runs, %track_compare, %track_export, %track_config.
+
+The only module that turns TrackerError into IPython's UsageError: a bad argument line stops the cell
+before it runs, with one short message.
+"""
+
+from __future__ import annotations
+
+import ast
+from contextlib import contextmanager
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from . import cellargs, config
+from .errors import TrackerError
+from .run import start_run
+
+
+@contextmanager
+def _usage_errors():
+    __tracebackhide__ = True
+    try:
+        yield
+    except TrackerError as exc:
+        raise UsageError(str(exc)) from None
+
+
+@magics_class
+class TrackerMagics(Magics):
+    @cell_magic
+    def track_run(self, line: str, cell: str):
+        """Record this cell as a run.
+
+        %%track_run [name=NAME] [key=value ...] [--project P] [--tags a,b] [--description TEXT] [--folder /x]
+                    [--as VAR] [--resume NAME_OR_ID] [--db PATH] [--interval S] [--no-system] [--no-panel]
+
+        key=value pairs are params (Python literals, else text), stored and bound as variables in the cell;
+        the run is bound to `run` (or VAR). Inside: run.log(loss=...), tracker.log(...), run.log_event(...).
+        """
+        __tracebackhide__ = True
+        with _usage_errors():
+            options, params, name = cellargs.parse_track_run(line)
+        if not cell.strip():
+            raise UsageError(
+                "%%track_run: the cell is empty; put the code to record below the %%track_run line"
+            )
+        body, last = self._compile(cell)
+        with _usage_errors():
+            run = start_run(
+                name,
+                project=options.project,
+                params=params,
+                tags=options.tags,
+                description=options.description,
+                folder=options.folder,
+                db=options.db,
+                resume=options.resume,
+                system=options.system,
+                interval=options.interval,
+                cell_source=cell,
+                execution_count=self.shell.execution_count,
+            )
+        namespace = self.shell.user_ns
+        namespace.update(params)
+        namespace[options.var] = run
+        live = None
+        if options.panel:
+            from .display import show_run
+
+            live = show_run(run)
+        try:
+            exec(body, namespace)
+            result = eval(last, namespace) if last is not None else None
+        except BaseException as exc:
+            run.fail(exc)
+            if live is not None:
+                live.finish()
+            raise
+        run.finish()
+        if live is not None:
+            live.finish()
+        return result
+
+    def _compile(self, cell: str):
+        """Compile the cell as IPython would (transforms, AST hooks, cached source for tracebacks);
+        split off a trailing expression so its value is shown like a normal cell's."""
+        shell = self.shell
+        transformed = shell.transform_cell(cell)
+        tree = shell.compile.ast_parse(transformed)
+        tree = shell.transform_ast(tree)
+        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            expression = ast.Expression(tree.body.pop().value)
+            last = shell.compile(expression, filename, "eval")
+        body = shell.compile(tree, filename, "exec")
+        return body, last
+
+    @line_magic
+    def track_runs(self, line: str):
+        """List runs: %track_runs [--project P] [--status S] [--tags T] [--folder F] [--limit N] [--db PATH]"""
+        from .query import runs
+
+        parser = cellargs._Parser(prog="%track_runs", add_help=False)
+        parser.add_argument("--project", "-p")
+        parser.add_argument("--status", "-s")
+        parser.add_argument("--tags", "-t", action="append")
+        parser.add_argument("--folder")
+        parser.add_argument("--limit", "-n", type=int, default=50)
+        parser.add_argument("--db")
+        with _usage_errors():
+            opts = cellargs.parse(parser, line)
+            return runs(
+                project=opts.project,
+                status=opts.status,
+                tags=opts.tags,
+                folder=opts.folder,
+                limit=opts.limit,
+                db=opts.db,
+            )
+
+    @line_magic
+    def track_compare(self, line: str):
+        """Compare runs: %track_compare [RUN ...] [--project P] [--tags T] [--status S] [--metric M ...]
+        [--last N] [--db PATH]"""
+        from .comparison import compare
+
+        parser = cellargs._Parser(prog="%track_compare", add_help=False)
+        parser.add_argument("runs", nargs="*")
+        parser.add_argument("--project", "-p")
+        parser.add_argument("--tags", "-t", action="append")
+        parser.add_argument("--status", "-s")
+        parser.add_argument("--metric", "-m", action="append", dest="metrics")
+        parser.add_argument("--last", "-n", type=int)
+        parser.add_argument("--db")
+        with _usage_errors():
+            opts = cellargs.parse(parser, line)
+            return compare(
+                opts.runs or None,
+                project=opts.project,
+                tags=opts.tags,
+                status=opts.status,
+                metrics=opts.metrics,
+                last=opts.last,
+                db=opts.db,
+            )
+
+    @line_magic
+    def track_export(self, line: str):
+        """Export a run card: %track_export RUN [--format json|html] [--out PATH] [--db PATH]"""
+        from .export import export_run
+        from .query import store_for
+
+        parser = cellargs._Parser(prog="%track_export", add_help=False)
+        parser.add_argument("run")
+        parser.add_argument("--format", "-f", choices=["json", "html"])
+        parser.add_argument("--out", "-o")
+        parser.add_argument("--db")
+        with _usage_errors():
+            opts = cellargs.parse(parser, line)
+            store = store_for(opts.db)
+            path = export_run(store, store.find_run(opts.run).id, opts.out, opts.format)
+        print(f"Run card written to {path}")
+        return None
+
+    @line_magic
+    def track_config(self, line: str):
+        """Session settings: %track_config [db=PATH] [project=NAME] [interval=SECONDS] [system=False]"""
+        with _usage_errors():
+            _, settings = cellargs.parse(
+                cellargs._Parser(prog="%track_config", add_help=False), line, params=True
+            )
+            if "interval" in settings:
+                from .run import check_interval
+
+                check_interval(settings["interval"])
+            current = config.configure(**settings)
+        shown = ", ".join(f"{k}={v!r}" for k, v in current.items()) or "defaults"
+        print(f"jupyter-tracker settings: {shown}; database: {config.db_path()}")
+
+
+def load_ipython_extension(ipython) -> None:
+    # register_magics replaces same-named magics, so loading twice registers them once.
+    ipython.register_magics(TrackerMagics)
+
+
+def unload_ipython_extension(ipython) -> None:
+    registry = ipython.magics_manager.magics
+    for kind, names in (
+        ("cell", ["track_run"]),
+        ("line", ["track_runs", "track_compare", "track_export", "track_config"]),
+    ):
+        for name in names:
+            registry[kind].pop(name, None)
