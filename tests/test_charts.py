@@ -1,0 +1,196 @@
+"""Chart specs, downsampling and static images (no browser: vl-convert draws them)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_tracker import charts
+
+T0 = 1_700_000_000.0
+
+
+def long_frame(keys=("loss", "acc"), n=50, runs=None):
+    rows = []
+    for run in runs or [None]:
+        for key in keys:
+            for step in range(n):
+                row = {"key": key, "step": step, "value": math.sin(step / 7) + len(key), "time": T0 + step}
+                if run is not None:
+                    row.update(run=run, name=f"run-{run}")
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def dataset(spec: dict) -> list[dict]:
+    (values,) = spec["datasets"].values()
+    return values
+
+
+# -- downsample --------------------------------------------------------------------------------------------
+def test_downsample_leaves_short_series_alone():
+    frame = long_frame(n=100)
+    assert charts.downsample(frame, 2000) is frame
+
+
+def test_downsample_caps_each_series_and_keeps_shape():
+    n = 100_000
+    values = np.random.default_rng(0).normal(size=n)
+    values[12_345] = 50.0  # a spike must survive
+    values[77_777] = -40.0
+    frame = pd.DataFrame({"key": "loss", "step": np.arange(n), "value": values, "time": T0 + np.arange(n)})
+    small = charts.downsample(frame, 2000)
+    assert len(small) <= 2000
+    assert small["value"].max() == 50.0 and small["value"].min() == -40.0
+    assert small["step"].iloc[0] == 0 and small["step"].iloc[-1] == n - 1
+    assert small["step"].is_monotonic_increasing
+
+
+def test_downsample_per_key_and_per_run():
+    n = 5000
+    frame = pd.concat(
+        [
+            pd.DataFrame({"run": run, "key": key, "step": np.arange(n), "value": np.arange(n) * run})
+            for run in (1, 2)
+            for key in ("a", "b")
+        ]
+    )
+    small = charts.downsample(frame, 500)
+    counts = small.groupby(["run", "key"]).size()
+    assert len(counts) == 4 and (counts <= 500).all() and (counts > 200).all()
+
+
+def test_downsample_sorts_along_x_and_ignores_nan_for_extremes():
+    n = 10_000
+    steps = np.random.default_rng(1).permutation(n)
+    values = steps.astype(float)
+    values[::3] = np.nan
+    frame = pd.DataFrame({"key": "k", "step": steps, "value": values})
+    small = charts.downsample(frame, 100)
+    assert len(small) <= 100
+    assert {0, n - 1} <= set(small["step"])
+    assert small["value"].notna().sum() >= len(small) - 2
+
+
+def test_downsample_by_time_with_datetimes():
+    n = 9000
+    frame = pd.DataFrame(
+        {
+            "key": "k",
+            "step": 0,
+            "value": np.arange(n, dtype=float),
+            "time": pd.to_datetime(T0 + np.arange(n), unit="s", utc=True),
+        }
+    )
+    small = charts.downsample(frame, 300, x="time")
+    assert len(small) <= 300 and small["value"].max() == n - 1
+
+
+# -- chart specs -------------------------------------------------------------------------------------------
+def test_metric_chart_small_multiples_with_independent_scales():
+    spec = charts.metric_chart(long_frame(("loss", "acc", "lr"))).to_dict()
+    assert spec["facet"]["field"] == "key" and spec["facet"]["sort"] == ["loss", "acc", "lr"]
+    assert spec["columns"] == 3
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    enc = spec["spec"]["encoding"]
+    assert enc["x"]["field"] == "step" and enc["x"]["type"] == "quantitative"
+    assert enc["y"]["field"] == "value"
+    assert len(dataset(spec)) == 150
+
+
+def test_metric_chart_time_axis_uses_epoch_ms():
+    spec = charts.metric_chart(long_frame(("loss",)), x="time").to_dict()
+    assert spec["encoding"]["x"] == {**spec["encoding"]["x"], "field": "time", "type": "temporal"}
+    assert dataset(spec)[0]["time"] == T0 * 1000
+    assert spec["title"]["text"] == "loss"
+
+
+def test_metric_chart_datetime_column_matches_epoch_seconds():
+    frame = long_frame(("loss",))
+    dated = frame.assign(time=pd.to_datetime(frame["time"], unit="s", utc=True))
+    assert dataset(charts.metric_chart(dated).to_dict()) == dataset(charts.metric_chart(frame).to_dict())
+
+
+def test_metric_chart_rejects_unknown_axis():
+    with pytest.raises(ValueError, match="step"):
+        charts.metric_chart(long_frame(), x="epoch")
+
+
+def test_million_points_never_raise_max_rows():
+    n = 1_000_000
+    frame = pd.DataFrame({"key": "loss", "step": np.arange(n), "value": np.random.rand(n), "time": T0})
+    spec = charts.metric_chart(frame).to_dict()  # validated, through Altair's own data path
+    assert len(dataset(spec)) <= charts.MAX_POINTS
+    with alt.data_transformers.enable("default", max_rows=5000):
+        charts.overlay_chart(frame.assign(run=1, name="a"), "loss").to_dict()
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_empty_and_single_point(rows):
+    frame = long_frame(("loss",), n=rows)
+    chart = charts.metric_chart(frame)
+    spec = chart.to_dict()
+    if rows == 1:
+        assert spec["mark"]["point"] is True and len(dataset(spec)) == 1
+    else:
+        assert spec["mark"]["type"] == "text"
+    assert charts.to_svg(chart).startswith("<svg")
+
+
+def test_nan_and_inf_are_left_out_of_chart_data():
+    frame = long_frame(("loss",), n=5)
+    frame.loc[1, "value"] = np.nan
+    frame.loc[2, "value"] = np.inf
+    spec = charts.metric_chart(frame).to_dict()
+    assert [row["step"] for row in dataset(spec)] == [0, 3, 4]
+    json.dumps(spec, allow_nan=False)
+
+
+def test_overlay_chart_one_colour_per_run():
+    frame = long_frame(("loss", "acc"), runs=[1, 2, 3])
+    frame.loc[frame["run"] == 3, "name"] = "run-1"  # a repeated name gets its id
+    spec = charts.overlay_chart(frame, "loss").to_dict()
+    color = spec["encoding"]["color"]
+    assert color["field"] == "label"
+    assert color["scale"]["domain"] == ["run-1 #1", "run-2", "run-1 #3"]
+    assert len(set(color["scale"]["range"])) == 3
+    assert {row["key"] for row in dataset(spec)} == {"loss"}
+    assert spec["encoding"]["y"]["title"] == "loss"
+
+
+def test_overlay_chart_without_the_metric_is_a_message():
+    spec = charts.overlay_chart(long_frame(runs=[1]), "nope").to_dict()
+    assert spec["mark"]["type"] == "text"
+
+
+def test_system_chart_groups_devices():
+    keys = ["system/cpu_percent", "system/memory_percent", "system/gpu0_util", "system/gpu1_util"]
+    groups = charts.system_groups(keys)
+    assert groups == {
+        "cpu": ["system/cpu_percent"],
+        "memory": ["system/memory_percent"],
+        "gpu": ["system/gpu0_util", "system/gpu1_util"],
+    }
+    spec = charts.system_chart(long_frame(keys)).to_dict()
+    assert spec["facet"]["field"] == "group"
+    assert spec["spec"]["encoding"]["x"]["type"] == "temporal"
+    assert spec["spec"]["encoding"]["color"]["field"] == "series"
+
+
+# -- images and JavaScript ---------------------------------------------------------------------------------
+def test_static_images():
+    chart = charts.metric_chart(long_frame(("loss", "acc", "lr", "val/loss")))
+    assert charts.to_png(chart).startswith(b"\x89PNG")
+    svg = charts.to_svg(chart)
+    assert svg.startswith("<svg") and "val/loss" in svg
+
+
+def test_vega_bundle_is_cached_and_offline():
+    first = charts.vega_bundle_js()
+    assert charts.vega_bundle_js() is first
+    assert "window.vegaEmbed" in first and "cdn.jsdelivr" not in first
