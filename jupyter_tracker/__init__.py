@@ -24,7 +24,7 @@ from .errors import (
 from .query import RunRecord, load_run, runs
 from .run import Run, active_run, log, start_run
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "InvalidArgument",

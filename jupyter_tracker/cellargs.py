@@ -77,6 +77,7 @@ def unquote(text: str) -> str:
 def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, reserved=()):
     """Split `line` into options (parsed by `parser`) and, when `params`, a dict of key=value pairs."""
     tokens = tokenize(line)
+    known = {opt for action in parser._actions for opt in action.option_strings}
     takes_value = {opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings}
     flags: list[str] = []
     found: dict[str, object] = {}
@@ -85,6 +86,9 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
         token = tokens[i]
         if token.startswith("-") and not _is_number(token):
             flag = token.split("=", 1)[0]
+            if flag not in known:
+                options = ", ".join(sorted(o for o in known if o.startswith("--")))
+                raise InvalidArgument(f"{parser.prog}: unknown option {flag}; the options are {options}")
             if "=" in token:
                 flags += [flag, unquote(token.split("=", 1)[1])]
             else:

@@ -59,7 +59,7 @@ class TrackerMagics(Magics):
                 system=options.system,
                 interval=options.interval,
                 cell_source=cell,
-                execution_count=self.shell.execution_count,
+                execution_count=self._execution_count(),
             )
         namespace = self.shell.user_ns
         namespace.update(params)
@@ -82,6 +82,11 @@ class TrackerMagics(Magics):
             live.finish()
         return result
 
+    def _execution_count(self) -> int:
+        """The In[n] number of the running cell (IPython 9 advances execution_count before the cell runs,
+        earlier versions after; the input history has the cell either way)."""
+        return len(self.shell.history_manager.input_hist_raw) - 1
+
     def _compile(self, cell: str):
         """Compile the cell as IPython would (transforms, AST hooks, cached source for tracebacks);
         split off a trailing expression so its value is shown like a normal cell's."""
@@ -89,7 +94,7 @@ class TrackerMagics(Magics):
         transformed = shell.transform_cell(cell)
         tree = shell.compile.ast_parse(transformed)
         tree = shell.transform_ast(tree)
-        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
+        filename = shell.compile.cache(transformed, self._execution_count(), raw_code=cell)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             expression = ast.Expression(tree.body.pop().value)

@@ -88,7 +88,7 @@ class Run(RunRecord):
             raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to log more")
         if step is None:
             step = self._step
-        elif type(step) is not int:
+        elif type(step) is not int or step < 0:
             step = _as_step(step)
         when = self._when(time, timestamp)
         run_id, key_ids = self.id, self._key_ids
@@ -384,23 +384,22 @@ def check_key(key: object) -> None:
 def _as_float(key: str, value: object) -> float:
     """int, bool, numpy scalars and 0-d tensors (via .item()) become float; anything else is refused."""
     kind = type(value)
-    if kind is int or kind is bool:
+    if kind is not int and kind is not bool:
+        item = getattr(value, "item", None)
+        if item is not None and getattr(value, "ndim", 0) == 0 and getattr(value, "size", 1) == 1:
+            try:
+                value = item()
+            except Exception:
+                pass
+        if isinstance(value, complex) or not isinstance(value, int | float):
+            raise InvalidMetric(
+                f"metric {key!r} got a {kind.__module__}.{kind.__qualname__}: values must be numbers "
+                "(int, float, bool, numpy scalar or 0-d tensor). Log text with run.log_event() or run.log_param()."
+            )
+    try:
         return float(value)
-    item = getattr(value, "item", None)
-    if item is not None and getattr(value, "ndim", 0) == 0 and getattr(value, "size", 1) == 1:
-        try:
-            value = item()
-        except Exception:
-            pass
-    if isinstance(value, int | float) and not isinstance(value, complex):
-        try:
-            return float(value)
-        except OverflowError:
-            return math.inf if value > 0 else -math.inf
-    raise InvalidMetric(
-        f"metric {key!r} got a {kind.__module__}.{kind.__qualname__}: values must be numbers "
-        "(int, float, bool, numpy scalar or 0-d tensor). Log text with run.log_event() or run.log_param()."
-    )
+    except OverflowError:  # an int beyond float's range
+        return math.inf if value > 0 else -math.inf
 
 
 def _as_step(step: object) -> int:

@@ -1,0 +1,159 @@
+"""%%track_run and friends in a real IPython kernel, executed with nbclient."""
+
+import re
+import sqlite3
+
+import pytest
+
+import jupyter_tracker as jt
+from notebooks import CellExecutionError, execute, make_notebook, outputs_text
+
+pytestmark = pytest.mark.kernel
+
+LOAD = "%load_ext tracker"
+
+
+def _rows(db, sql):
+    return sqlite3.connect(db).execute(sql).fetchall()
+
+
+def test_success_params_bound_and_value_shown(db, tmp_path):
+    nb = execute(
+        make_notebook(
+            LOAD,
+            '%%track_run name=baseline lr=0.01 layers=[64, 32] label="a b" --project mnist --tags cnn,first '
+            '--description "first try" --no-panel --no-system\n'
+            "for epoch in range(3):\n"
+            "    run.log(loss=lr * (3 - epoch), acc=epoch / 3)\n"
+            "import tracker\n"
+            "tracker.log(extra=1)\n"
+            "print(layers, label)\n"
+            "lr * 2",
+            "print(run.status, lr)",
+        ),
+        tmp_path,
+        db=db,
+    )
+    assert "[64, 32] a b" in outputs_text(nb.cells[1])
+    assert "0.02" in outputs_text(nb.cells[1])  # the last expression's value is shown
+    assert "finished 0.01" in outputs_text(nb.cells[2])  # params and run stay bound after the cell
+    record = jt.load_run("baseline", project="mnist")
+    info = record.info
+    assert info.status == "finished" and info.tags == ("cnn", "first") and info.description == "first try"
+    assert record.params == {"lr": 0.01, "layers": [64, 32], "label": "a b"}
+    assert "run.log(loss=" in info.cell_source and info.execution_count == 2
+    summary = record.summary()
+    assert summary.loc["loss", "count"] == 3 and summary.loc["extra", "last"] == 1
+
+
+def test_failure_is_stored_shown_once_and_stops_run_all(db, tmp_path):
+    nb = make_notebook(
+        LOAD,
+        "%%track_run name=broken --no-panel --no-system\nrun.log(loss=1.0)\nraise ValueError('bad data')",
+        "print('after')",
+    )
+    with pytest.raises(CellExecutionError, match="bad data"):
+        execute(nb, tmp_path, db=db)
+    error = [o for o in nb.cells[1].outputs if o.output_type == "error"]
+    assert len(error) == 1 and error[0].ename == "ValueError"
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error[0].traceback))
+    assert shown.count("ValueError: bad data") == 1 and "magics.py" not in shown
+    assert "raise ValueError('bad data')" in shown  # the user's own line is shown
+    assert nb.cells[2].get("outputs") == []  # Run All stopped
+    info = jt.load_run("broken").info
+    assert info.status == "failed" and "ValueError: bad data" in info.error
+    assert jt.load_run("broken").summary().loc["loss", "count"] == 1
+
+
+def test_keyboard_interrupt_marks_the_run_interrupted(db, tmp_path):
+    nb = make_notebook(
+        LOAD,
+        "%%track_run name=stopped --no-panel --no-system\n"
+        "import os, signal, time\n"
+        "run.log(loss=1.0)\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(5)",
+    )
+    execute(nb, tmp_path, db=db, allow_errors=True)
+    assert [o.ename for o in nb.cells[1].outputs if o.output_type == "error"] == ["KeyboardInterrupt"]
+    assert jt.load_run("stopped").status == "interrupted"
+    assert jt.load_run("stopped").summary().loc["loss", "count"] == 1
+
+
+def test_resume_spans_cells(db, tmp_path):
+    execute(
+        make_notebook(
+            LOAD,
+            "%%track_run name=long --no-panel --no-system\nfor i in range(3): run.log(loss=1 / (i + 1))",
+            "%%track_run --resume long --no-panel --no-system\nfor i in range(2): run.log(loss=0.1)",
+        ),
+        tmp_path,
+        db=db,
+    )
+    frame = jt.load_run("long").metrics()
+    assert frame.step.tolist() == [0, 1, 2, 3, 4]
+    assert len(jt.runs()) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "body", "message"),
+    [
+        ("--bogus", "print('ran')", "unknown option --bogus"),
+        ("lr=1 lr=2", "print('ran')", "lr= is given twice"),
+        ("name='open", "print('ran')", "unbalanced quote"),
+        ("project=x", "print('ran')", "looks like the --project option"),
+        ("", "   \n", "the cell is empty"),
+        ("--resume nothing-here", "print('ran')", "no run named 'nothing-here'"),
+    ],
+)
+def test_bad_arguments_are_usage_errors_and_create_no_run(db, tmp_path, line, body, message):
+    nb = make_notebook(LOAD, f"%%track_run {line} --no-panel\n{body}")
+    with pytest.raises(CellExecutionError):  # the cell counts as failed: Run All stops here
+        execute(nb, tmp_path, db=db)
+    shown = outputs_text(nb.cells[1])
+    assert shown.startswith("UsageError: ") and message in shown and shown.count("\n") == 1
+    assert "ran" not in shown
+    assert not db.exists() or _rows(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_load_twice_unload_and_no_leaked_threads(db, tmp_path):
+    nb = execute(
+        make_notebook(
+            "import threading\nbefore = threading.active_count()",
+            "%load_ext tracker\n%load_ext jupyter_tracker\n%reload_ext tracker",
+            "%%track_run --no-panel\nrun.log(a=1)",
+            "%%track_run --no-panel --interval 0.1\nimport time; time.sleep(0.3); run.log(a=1)",
+            "print('threads', threading.active_count() - before)",
+            "%unload_ext tracker\nprint('cell' in str(get_ipython().find_cell_magic('track_run')))",
+            "%%track_run\nprint('should not run')",
+        ),
+        tmp_path,
+        db=db,
+        allow_errors=True,
+    )
+    assert "threads 0" in outputs_text(nb.cells[4])
+    assert "False" in outputs_text(nb.cells[5])
+    assert "UsageError" in outputs_text(nb.cells[6]) or "not found" in outputs_text(nb.cells[6])
+    assert len(jt.runs()) == 2
+
+
+def test_track_runs_and_track_config(db, tmp_path):
+    other = tmp_path / "other.db"
+    nb = execute(
+        make_notebook(
+            LOAD,
+            f"%track_config db={other}",
+            "%%track_run name=elsewhere --no-panel --no-system\nrun.log(a=1)",
+            "%track_runs --limit 5",
+            "%track_runs --status nonsense-status",
+            "%track_config interval=0.01",
+        ),
+        tmp_path,
+        db=db,
+        allow_errors=True,
+    )
+    assert "elsewhere" in outputs_text(nb.cells[3])
+    assert "Empty DataFrame" in outputs_text(nb.cells[4])
+    assert "at least 0.1" in outputs_text(nb.cells[5])
+    assert jt.load_run("elsewhere", db=other).status == "finished"
+    assert not db.exists()

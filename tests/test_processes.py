@@ -1,0 +1,78 @@
+"""Several real processes against one database file, and a kernel killed mid-run."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jupyter_tracker as jt
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    import jupyter_tracker as jt
+    name, steps = sys.argv[1], int(sys.argv[2])
+    # All writers start together so their transactions really overlap.
+    while time.time() < float(sys.argv[3]):
+        time.sleep(0.005)
+    with jt.start_run(name=name, project="race", params={"worker": name}, system=False) as run:
+        for step in range(steps):
+            run.log(loss=1.0 / (step + 1), acc=step / steps, lr=0.1)
+            run.log_event(f"step {step}") if step % 500 == 0 else None
+            if step % 1000 == 0:
+                time.sleep(0.01)
+    print("done", name)
+""")
+
+
+def test_concurrent_writers_lose_nothing(db):
+    workers, steps = 6, 5000
+    start_at = time.time() + 2.0
+    env = {**os.environ, "TRACKER_DB": str(db)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, f"w{i}", str(steps), str(start_at)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(workers)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert "locked" not in err and "retrying" not in err, err
+    frame = jt.runs(project="race")
+    assert len(frame) == workers and set(frame.status) == {"finished"}
+    for name in frame.name:
+        record = jt.load_run(name, project="race")
+        counts = record.summary()["count"]
+        assert counts.to_dict() == {"loss": steps, "acc": steps, "lr": steps}
+        assert len(record.events()) == steps // 500
+
+
+KILLED = textwrap.dedent("""
+    import time
+    import jupyter_tracker as jt
+    run = jt.start_run(name="doomed", system=False)
+    for step in range(100):
+        run.log(loss=step)
+    time.sleep(1.0)   # the writer flushes within 200 ms
+    print("flushed", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_a_killed_process_leaves_its_flushed_points_and_reads_as_crashed(db):
+    env = {**os.environ, "TRACKER_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED], env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "flushed"
+    assert jt.load_run("doomed").status == "running"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    record = jt.load_run("doomed")
+    assert record.status == "crashed"
+    assert record.summary().loc["loss", "count"] == 100
+    assert "crashed" in jt.runs().status.tolist()

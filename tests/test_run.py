@@ -1,0 +1,276 @@
+import math
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import jupyter_tracker as jt
+from jupyter_tracker import writer
+from jupyter_tracker.errors import InvalidArgument, InvalidMetric, NoActiveRun, RunClosed, TrackerError
+
+
+def test_steps_count_calls_and_explicit_steps_are_kept(db):
+    with jt.start_run(name="s", system=False) as run:
+        run.log(a=1)
+        run.log(a=2, b=3)
+        run.log({"a": 4}, step=10)
+        run.log(a=5)
+        run.log_metric("b", 6, step=3)
+    frame = jt.load_run("s").metrics()
+    assert frame[frame.key == "a"].step.tolist() == [0, 1, 10, 11]
+    assert frame[frame.key == "b"].step.tolist() == [1, 3]
+    assert frame.value.dtype == float
+
+
+def test_values_numpy_scalars_and_0d_tensors(db):
+    class Tensor0d:  # the shape of a 0-d torch tensor: .item() and .ndim
+        ndim = 0
+
+        def item(self):
+            return 0.25
+
+    with jt.start_run(name="v", system=False) as run:
+        run.log(
+            i=3,
+            b=True,
+            f32=np.float32(0.5),
+            i64=np.int64(7),
+            arr=np.array(1.5),
+            t=Tensor0d(),
+            nan=math.nan,
+            inf=-math.inf,
+            big=10**400,
+        )
+    last = jt.load_run("v").summary()["last"]
+    assert last["i"] == 3 and last["b"] == 1 and last["f32"] == 0.5 and last["i64"] == 7
+    assert last["arr"] == 1.5 and last["t"] == 0.25 and math.isnan(last["nan"]) and last["inf"] == -math.inf
+    assert last["big"] == math.inf
+
+
+@pytest.mark.parametrize("value", ["0.3", None, [1.0], np.array([1.0, 2.0]), {"a": 1}, 1j])
+def test_non_numeric_values_are_refused_naming_key_and_type(db, value):
+    with jt.start_run(name="bad", system=False) as run:
+        with pytest.raises(InvalidMetric, match=r"metric 'loss' got a .*values must be numbers"):
+            run.log(loss=value)
+        run.log(ok=1)  # the run goes on
+    assert jt.load_run("bad").summary().index.tolist() == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("", "non-empty"),
+        ("x" * 251, "at most 250"),
+        ("a\nb", "control character"),
+        ("tab\t", "control character"),
+    ],
+)
+def test_bad_keys(db, key, message):
+    with jt.start_run(system=False) as run, pytest.raises(InvalidMetric, match=message):
+        run.log({key: 1.0})
+
+
+def test_bad_steps_and_timestamps(db):
+    with jt.start_run(system=False) as run:
+        with pytest.raises(InvalidArgument, match="whole number"):
+            run.log(a=1, step=1.5)
+        with pytest.raises(InvalidArgument, match=">= 0"):
+            run.log(a=1, step=-1)
+        with pytest.raises(InvalidArgument, match="ISO-8601"):
+            run.log(a=1, timestamp="yesterday")
+
+
+def test_timestamps_keep_microseconds(db):
+    with jt.start_run(name="ts", system=False) as run:
+        run.log(a=1, timestamp="2026-01-31T12:00:00.123456")
+        run.log(a=2, timestamp="2026-01-31T12:00:01.000001Z")
+        run.log(a=3, time=2.5)
+        started = run.started
+    times = jt.load_run("ts").store.points(jt.load_run("ts").id)
+    assert [round(t, 6) for *_, t in times[:2]] == [1769860800.123456, 1769860801.000001]
+    assert times[2][3] == pytest.approx(started + 2.5)
+
+
+def test_log_outside_a_run_says_how_to_start_one(db):
+    with pytest.raises(NoActiveRun, match="%%track_run.*start_run"):
+        jt.log(loss=1)
+
+
+def test_module_log_reaches_the_active_run_from_any_thread(db):
+    with jt.start_run(name="t", system=False):
+        worker = threading.Thread(target=lambda: jt.log(from_thread=1.0))
+        worker.start()
+        worker.join()
+        jt.log(main=2.0)
+    assert set(jt.load_run("t").summary().index) == {"from_thread", "main"}
+    assert jt.active_run() is None
+
+
+def test_exceptions_end_the_run_with_the_right_status(db):
+    with pytest.raises(ZeroDivisionError), jt.start_run(name="f", system=False) as run:
+        run.log(a=1)
+        1 / 0  # noqa: B018
+    with pytest.raises(KeyboardInterrupt), jt.start_run(name="i", system=False) as run:
+        run.log(a=1)
+        raise KeyboardInterrupt
+    failed, interrupted = jt.load_run("f").info, jt.load_run("i").info
+    assert failed.status == "failed" and "ZeroDivisionError" in failed.error
+    assert interrupted.status == "interrupted" and "KeyboardInterrupt" in interrupted.error
+    assert jt.load_run("f").summary()["count"]["a"] == 1
+
+
+def test_logging_after_the_end_is_refused(db):
+    with jt.start_run(system=False) as run:
+        pass
+    with pytest.raises(RunClosed, match="resume it"):
+        run.log(a=1)
+
+
+def test_resume_continues_steps_and_keys(db):
+    with jt.start_run(name="r", system=False) as run:
+        run.log(loss=1.0)
+        run.log(loss=0.5)
+    with jt.start_run(resume="r", system=False) as again:
+        assert again.id == run.id
+        again.log(loss=0.25, acc=0.9)
+    frame = jt.load_run("r").metrics()
+    assert frame[frame.key == "loss"].step.tolist() == [0, 1, 2]
+    assert jt.load_run("r").status == "finished"
+
+
+def test_resume_of_a_running_run_is_refused(db):
+    with jt.start_run(name="busy", system=False), pytest.raises(TrackerError, match="still running"):
+        jt.start_run(resume="busy", system=False)
+
+
+def test_params_tags_metadata_events(db):
+    with jt.start_run(name="m", params={"lr": 0.1}, tags="a, b", metadata={"team": "x"}, system=False) as run:
+        run.log_params({"layers": [64, 32]}, dropout=0.5)
+        run.log_param("lr", 0.2)
+        run.add_tags("c", ["d", "a"])
+        assert run.update_metadata(owner="me") == {"team": "x", "owner": "me"}
+        run.log_event("checkpoint saved", level="warning", path="/tmp/x")
+        with pytest.raises(InvalidArgument, match="level"):
+            run.log_event("x", level="loud")
+    record = jt.load_run("m")
+    assert record.params == {"lr": 0.2, "layers": [64, 32], "dropout": 0.5}
+    assert record.tags == ["a", "b", "c", "d"]
+    assert record.info.metadata == {"team": "x", "owner": "me"}
+    events = record.events()
+    assert events.message.tolist() == ["checkpoint saved"] and events.extra[0] == {"path": "/tmp/x"}
+
+
+def test_names_default_project_and_rerun_suffix(db):
+    with jt.start_run(system=False) as anonymous:
+        pass
+    adjective, noun = anonymous.name.split("-")
+    assert adjective.isalpha() and noun.isalpha() and anonymous.project == "default"
+    names = [jt.start_run(name="same", system=False) for _ in range(3)]
+    for run in names:
+        run.finish()
+    assert [r.name for r in names] == ["same", "same-2", "same-3"]
+
+
+def test_runs_frame_has_params_and_last_metrics(db):
+    for lr in (0.1, 0.01):
+        with jt.start_run(name=f"lr{lr}", project="p", params={"lr": lr}, tags=["grid"], system=False) as run:
+            run.log(loss=lr * 10)
+            run.log(loss=lr)
+    frame = jt.runs(project="p")
+    assert frame.name.tolist() == ["lr0.01", "lr0.1"]
+    assert frame["params.lr"].tolist() == [0.01, 0.1]
+    assert frame["metrics.loss"].tolist() == [0.01, 0.1]
+    assert set(frame.columns) >= {"id", "status", "started", "duration", "tags"}
+    assert jt.runs(status="failed").empty and len(jt.runs(tags="grid")) == 2
+
+
+def test_run_captures_its_context(db):
+    with jt.start_run(name="ctx", system=False, cell_source="print(1)", execution_count=7):
+        pass
+    info = jt.load_run("ctx").info
+    assert info.host and info.pid and info.cell_source == "print(1)" and info.execution_count == 7
+    assert info.environment["python"]["version"] == __import__("platform").python_version()
+    assert "psutil" in info.environment["packages"]
+
+
+def test_git_is_recorded_inside_a_repository(db, tmp_path):
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"],
+        cwd=tmp_path,
+        check=True,
+    )
+    with jt.start_run(name="git", system=False):
+        pass
+    info = jt.load_run("git").info
+    assert len(info.git_commit) == 40 and info.git_branch in ("main", "master") and info.git_dirty is False
+
+
+def test_threads_do_not_leak_across_100_runs(db):
+    before = threading.active_count()
+    for _ in range(100):
+        with jt.start_run(system=False) as run:
+            run.log(a=1)
+    assert threading.active_count() == before
+
+
+def test_memory_stays_bounded_under_back_pressure(db, monkeypatch):
+    monkeypatch.setattr(writer, "MAX_PENDING", 5_000)
+    monkeypatch.setattr(writer, "BATCH_POINTS", 1_000)
+    with jt.start_run(name="bp", system=False) as run:
+        store = run.store
+        original = store.write_batch
+        peak = 0
+
+        def slow_write(*args):
+            nonlocal peak
+            peak = max(peak, len(run._writer._points))
+            __import__("time").sleep(0.01)
+            original(*args)
+
+        monkeypatch.setattr(store, "write_batch", slow_write)
+        for i in range(20_000):
+            run.log(x=i)
+            peak = max(peak, len(run._writer._points))
+    assert peak <= 5_000 + 1
+    assert jt.load_run("bp").summary()["count"]["x"] == 20_000
+
+
+def _python(code: str, db) -> subprocess.CompletedProcess:
+    env = {**__import__("os").environ, "TRACKER_DB": str(db)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_interpreter_exit_flushes_open_runs(db):
+    done = _python(
+        """
+        import jupyter_tracker as jt
+        run = jt.start_run(name="left-open", system=False)
+        for i in range(1000):
+            run.log(x=i)
+        """,
+        db,
+    )
+    assert done.returncode == 0, done.stderr
+    record = jt.load_run("left-open")
+    assert record.status == "finished" and record.summary()["count"]["x"] == 1000
+
+
+def test_an_uncaught_exception_at_exit_marks_the_run_failed(db):
+    done = _python(
+        """
+        import jupyter_tracker as jt
+        run = jt.start_run(name="dies", system=False)
+        run.log(x=1)
+        raise RuntimeError("boom")
+        """,
+        db,
+    )
+    assert done.returncode == 1
+    info = jt.load_run("dies").info
+    assert info.status == "failed" and "RuntimeError: boom" in info.error
