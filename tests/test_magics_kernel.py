@@ -4,9 +4,9 @@ import re
 import sqlite3
 
 import pytest
+from notebooks import CellExecutionError, execute, make_notebook, outputs_text
 
 import jupyter_tracker as jt
-from notebooks import CellExecutionError, execute, make_notebook, outputs_text
 
 pytestmark = pytest.mark.kernel
 

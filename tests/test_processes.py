@@ -41,7 +41,7 @@ def test_concurrent_writers_lose_nothing(db):
         for i in range(workers)
     ]
     results = [p.communicate(timeout=120) for p in procs]
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err and "retrying" not in err, err
     frame = jt.runs(project="race")
