@@ -177,7 +177,7 @@ class TrackerMagics(Magics):
                 cellargs._Parser(prog="%track_config", add_help=False), line, params=True
             )
             if "interval" in settings:
-                from .run import check_interval
+                from .sampler import check_interval
 
                 check_interval(settings["interval"])
             current = config.configure(**settings)

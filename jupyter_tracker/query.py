@@ -58,8 +58,16 @@ class RunRecord:
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         return frame
 
+    def hardware(self) -> dict:
+        """Peak RSS and GPU memory, mean CPU % and GPU utilization, total bytes read/written/sent/received."""
+        from .sampler import summarize
+
+        keys = [k for k in self._store.metric_keys(self.id) if k.startswith(SYSTEM_PREFIX)]
+        return summarize(self._store.points(self.id, keys))
+
     def summary(self, *, system: bool = False):
-        """One row per metric key: count, first, last, min, max, mean (system/ keys with system=True)."""
+        """One row per metric key: count, first, last, min, max, mean, last_step (system/ keys with
+        system=True); the hardware summary (see `hardware()`) is in `.attrs["hardware"]`."""
         import pandas as pd
 
         per_key = self._store.summaries([self.id])[self.id]
@@ -67,6 +75,7 @@ class RunRecord:
         columns = ["count", "first", "last", "min", "max", "mean", "last_step"]
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
         frame.index.name = "key"
+        frame.attrs["hardware"] = self.hardware()
         return frame
 
     def __repr__(self) -> str:

@@ -296,7 +296,9 @@ def start_run(
     project = project or config.setting("project") or context.default_project()
     system = config.setting("system", True) if system is None else system
     if interval is not None:
-        check_interval(interval)
+        from .sampler import check_interval
+
+        interval = check_interval(interval)
     for key, value in {**(params or {}), **(metadata or {})}.items():
         check_param(key, value)
     now = time_module.time()
@@ -419,13 +421,6 @@ def check_param(key: object, value: object) -> None:
         _json(value)
     except (TypeError, ValueError) as exc:
         raise InvalidParam(f"parameter {key!r} cannot be stored: {exc}") from None
-
-
-def check_interval(interval: float) -> None:
-    from .sampler import MIN_INTERVAL
-
-    if not isinstance(interval, int | float) or interval < MIN_INTERVAL:
-        raise InvalidArgument(f"interval must be at least {MIN_INTERVAL} seconds, got {interval!r}")
 
 
 def normalize_tags(tags: Iterable) -> list[str]:
