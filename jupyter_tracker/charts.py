@@ -132,7 +132,9 @@ def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]
 def _x_encoding(x: str, title: bool = True):
     if x == "time":
         return alt.X("time:T", title="wall time" if title else None, axis=alt.Axis(format="%H:%M:%S"))
-    return alt.X("step:Q", title="step" if title else None, axis=alt.Axis(format="~s", tickCount=5))
+    # Per-label SI format: 500, 1.5k, 2M (an axis-wide "~s" prints "0k" and "0.5k").
+    labels = "abs(datum.value) < 1000 ? format(datum.value, ',~r') : format(datum.value, '.3~s')"
+    return alt.X("step:Q", title="step" if title else None, axis=alt.Axis(labelExpr=labels, tickCount=5))
 
 
 def _check_x(x: str) -> None:
@@ -195,50 +197,29 @@ def metric_chart(
     return _base_config(faceted)
 
 
-def system_groups(keys) -> dict[str, list[str]]:
-    """system/ keys grouped by device: cpu, memory, disk, network, gpu (anything else by its first word)."""
-    aliases = {"mem": "memory", "ram": "memory", "swap": "memory", "net": "network", "io": "disk"}
-    groups: dict[str, list[str]] = {}
-    for key in keys:
-        rest = key[len(SYSTEM_PREFIX) :] if key.startswith(SYSTEM_PREFIX) else key
-        word = rest.replace("/", "_").replace(".", "_").split("_", 1)[0].lower()
-        word = "gpu" if word.startswith("gpu") else aliases.get(word, word)
-        groups.setdefault(word, []).append(key)
-    return groups
+def system_chart(frame: pd.DataFrame, *, columns: int = 2, width: int = 300, height: int = 110) -> alt.Chart:
+    """Hardware charts against wall time: one panel per device and unit, one colour per series."""
+    from .chart_specs import system_panels, system_series, system_spec
 
-
-def system_chart(frame: pd.DataFrame, *, columns: int = 2, width: int = 300, height: int = 120) -> alt.Chart:
-    """Hardware charts against wall time: one panel per device group, one colour per series."""
     if frame is None or frame.empty:
         return _base_config(_empty("No hardware samples"))
-    frame = frame.assign(
-        group=frame["key"].map(
-            {k: g for g, keys in system_groups(frame["key"].unique()).items() for k in keys}
-        ),
-        series=frame["key"].str.removeprefix(SYSTEM_PREFIX),
-    )
-    data = records(downsample(frame, MAX_POINTS, "time"), ["group", "series", "key", "step", "value", "time"])
-    groups = list(pd.unique(frame["group"]))
-    chart = (
-        alt.Chart({"values": data})
-        .mark_line(strokeWidth=1.4)
-        .encode(
-            x=_x_encoding("time", title=False),
-            y=alt.Y("value:Q", title=None, axis=alt.Axis(tickCount=4)),
-            color=alt.Color("series:N", scale=alt.Scale(range=PALETTE), legend=alt.Legend(title=None)),
-            tooltip=[
-                alt.Tooltip("series:N", title="series"),
-                alt.Tooltip("value:Q", format=".4~g"),
-                alt.Tooltip("time:T", format="%H:%M:%S"),
-            ],
+    keys = list(pd.unique(frame["key"]))
+    labels = {k: system_series(k)[2] for k in keys}
+    charts = []
+    for title, panel in system_panels(keys).items():
+        part = frame[frame["key"].isin(panel["keys"])]
+        part = part.assign(series=part["key"].map(labels))
+        template = system_spec(panel["unit"], height=height)
+        data = records(downsample(part, MAX_POINTS, "time"), ["series", "key", "value", "time"])
+        layer = alt.Chart.from_dict(
+            {k: v for k, v in template.items() if k not in ("$schema", "data")} | {"data": {"values": data}},
+            validate=False,
         )
-        .properties(width=width, height=height)
-    )
-    faceted = chart.facet(
-        facet=alt.Facet("group:N", sort=groups, title=None, header=alt.Header(labelAnchor="start")),
-        columns=min(columns, len(groups)),
-    ).resolve_scale(y="independent", color="independent")
-    return _base_config(faceted)
+        charts.append(
+            layer.properties(width=width, title=alt.TitleParams(title, anchor="start", fontSize=12))
+        )
+    chart = alt.concat(*charts, columns=columns, spacing=24).resolve_scale(color="independent")
+    return _base_config(chart)
 
 
 def run_labels(frame: pd.DataFrame) -> pd.Series:

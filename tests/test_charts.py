@@ -168,18 +168,40 @@ def test_overlay_chart_without_the_metric_is_a_message():
     assert spec["mark"]["type"] == "text"
 
 
-def test_system_chart_groups_devices():
-    keys = ["system/cpu_percent", "system/memory_percent", "system/gpu0_util", "system/gpu1_util"]
-    groups = charts.system_groups(keys)
-    assert groups == {
-        "cpu": ["system/cpu_percent"],
-        "memory": ["system/memory_percent"],
-        "gpu": ["system/gpu0_util", "system/gpu1_util"],
-    }
+def test_system_series_names_panels_units_and_labels():
+    from jupyter_tracker.chart_specs import system_panels, system_series
+
+    assert system_series("system/memory/used_bytes") == ("Memory", "B", "used")
+    assert system_series("system/cpu/core3/percent") == ("CPU cores", "%", "core3")
+    assert system_series("system/gpu1/power_w") == ("GPU 1", "W", "power")
+    assert system_series("system/network/recv_bytes_per_s") == ("Network", "B/s", "recv")
+    panels = system_panels(["system/cpu/percent", "system/memory/percent", "system/memory/used_bytes"])
+    assert list(panels) == ["CPU · %", "Memory · %", "Memory · B"]
+
+
+def test_system_chart_one_panel_per_device_and_unit():
+    keys = [
+        "system/cpu/percent",
+        "system/memory/percent",
+        "system/memory/used_bytes",
+        "system/gpu0/utilization",
+    ]
     spec = charts.system_chart(long_frame(keys)).to_dict()
-    assert spec["facet"]["field"] == "group"
-    assert spec["spec"]["encoding"]["x"]["type"] == "temporal"
-    assert spec["spec"]["encoding"]["color"]["field"] == "series"
+    titles = [panel["title"]["text"] for panel in spec["concat"]]
+    assert titles == ["CPU · %", "Memory · %", "Memory · B", "GPU 0 · %"]
+    memory = spec["concat"][2]
+    assert memory["encoding"]["x"]["type"] == "temporal"
+    assert memory["encoding"]["color"]["field"] == "series"
+    assert "B'" in memory["encoding"]["y"]["axis"]["labelExpr"]
+
+
+def test_live_templates_use_the_named_dataset():
+    from jupyter_tracker.chart_specs import metric_spec, overlay_spec, system_spec
+
+    for spec in (metric_spec("step"), metric_spec("time"), overlay_spec("step"), system_spec("%")):
+        assert spec["data"] == {"name": "table"}
+    assert metric_spec("time")["encoding"]["x"]["type"] == "temporal"
+    assert overlay_spec()["encoding"]["color"]["field"] == "label"
 
 
 # -- images and JavaScript ---------------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""Vega-Lite templates for live views (one chart per metric, per hardware panel, the comparison overlay)
+and the naming of hardware series. The browser fills the named dataset "table"; see widgets/panel.js."""
+
+from __future__ import annotations
+
+from .charts import ACCENT, PALETTE, SYSTEM_PREFIX, _check_x, _x_encoding
+
+_DEVICES = {"cpu": "CPU", "memory": "Memory", "swap": "Memory", "disk": "Disk", "network": "Network"}
+_DEVICES.update({"process": "This process", "cores": "CPU cores"})
+_UNITS = (("bytes_per_s", "B/s"), ("percent", "%"), ("utilization", "%"), ("bytes", "B"))
+_UNITS += (("temperature_c", "°C"), ("power_w", "W"))
+
+
+def system_series(key: str) -> tuple[str, str, str]:
+    """(panel title, unit, series label) of a system/ key: `system/memory/used_bytes` -> ("Memory", "B", "used")."""
+    parts = (key[len(SYSTEM_PREFIX) :] if key.startswith(SYSTEM_PREFIX) else key).split("/")
+    device, rest = parts[0], parts[1:] or [parts[0]]
+    if device == "cpu" and len(rest) > 1 and rest[0].startswith("core"):
+        device = "cores"
+    elif device == "swap":
+        rest = ["swap", *rest]
+    title = f"GPU {device[3:]}".strip() if device.startswith("gpu") else _DEVICES.get(device, device.title())
+    leaf = rest[-1]
+    unit = ""
+    for suffix, symbol in _UNITS:
+        if leaf.endswith(suffix):
+            unit, leaf = symbol, leaf[: -len(suffix)].rstrip("_") or suffix.split("_")[0]
+            break
+    words = [*rest[:-1], leaf] if device != "cores" else rest[:1]
+    return title, unit, " ".join(words).replace("_", " ")
+
+
+def system_panels(keys) -> dict[str, dict]:
+    """System keys grouped into charts that share a unit: {"Memory · B": {"unit": "B", "keys": [...]}}."""
+    panels: dict[str, dict] = {}
+    for key in keys:
+        title, unit, label = system_series(key)
+        panel = panels.setdefault(
+            f"{title} · {unit}" if unit else title, {"unit": unit, "keys": [], "labels": []}
+        )
+        panel["keys"].append(key)
+        panel["labels"].append(label)
+    return panels
+
+
+def unit_axis(unit: str) -> dict:
+    """Axis settings that print a unit: bytes in kB/MB/GB, percentages with a %."""
+    if unit in ("B", "B/s"):
+        return {"labelExpr": f"format(datum.value, '.3~s') + '{unit}'", "tickCount": 4}
+    if unit:
+        return {"labelExpr": f"format(datum.value, '~g') + '{unit}'", "tickCount": 4}
+    return {"tickCount": 4}
+
+
+def system_spec(unit: str, *, height: int = 110) -> dict:
+    """Vega-Lite template of one live hardware panel on the named dataset "table" (key, series, value, time)."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "data": {"name": "table"},
+        "height": height,
+        "mark": {"type": "line", "strokeWidth": 1.4},
+        "encoding": {
+            "x": {
+                "field": "time",
+                "type": "temporal",
+                "title": None,
+                "axis": {"format": "%H:%M:%S", "tickCount": 4},
+            },
+            "y": {"field": "value", "type": "quantitative", "title": None, "axis": unit_axis(unit)},
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "scale": {"range": PALETTE},
+                "legend": {"title": None, "orient": "top", "direction": "horizontal", "labelLimit": 120},
+            },
+            "tooltip": [
+                {"field": "series", "type": "nominal"},
+                {"field": "value", "type": "quantitative", "format": ".4~s"},
+                {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
+            ],
+        },
+    }
+
+
+def metric_spec(x: str = "step", *, height: int = 130) -> dict:
+    """Vega-Lite template of one live metric card on the named dataset "table": the line and its latest point."""
+    _check_x(x)
+    xenc = _x_encoding(x, title=False).to_dict()
+    yenc = {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}}
+    yenc["axis"] = {"tickCount": 4}
+    tooltip = [
+        {"field": "step", "type": "quantitative", "format": ","},
+        {"field": "value", "type": "quantitative", "format": ".6~g"},
+        {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
+    ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "data": {"name": "table"},
+        "height": height,
+        "encoding": {"x": xenc, "y": yenc, "tooltip": tooltip},
+        "layer": [
+            {"mark": {"type": "line", "color": ACCENT, "strokeWidth": 1.6}},
+            {
+                "transform": [
+                    {"joinaggregate": [{"op": "max", "field": x, "as": "_last"}]},
+                    {"filter": f"datum.{x} === datum._last"},
+                ],
+                "mark": {"type": "circle", "color": ACCENT, "size": 36, "opacity": 1},
+            },
+        ],
+    }
+
+
+def overlay_spec(x: str = "step", *, height: int = 280) -> dict:
+    """Vega-Lite template of the comparison chart on "table" (label, step, value, time); one colour per
+    label. The browser sets `encoding.color.scale` so each run keeps the colour shown in the table."""
+    _check_x(x)
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "data": {"name": "table"},
+        "height": height,
+        "mark": {"type": "line", "strokeWidth": 1.8},
+        "encoding": {
+            "x": _x_encoding(x).to_dict(),
+            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "color": {
+                "field": "label",
+                "type": "nominal",
+                "scale": {"range": PALETTE},
+                "legend": {"title": None, "orient": "bottom", "direction": "horizontal", "labelLimit": 200},
+            },
+            "tooltip": [
+                {"field": "label", "type": "nominal", "title": "run"},
+                {"field": "step", "type": "quantitative", "format": ","},
+                {"field": "value", "type": "quantitative", "format": ".6~g"},
+                {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
+            ],
+        },
+    }

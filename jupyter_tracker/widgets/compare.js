@@ -1,0 +1,1 @@
+function renderCompare({ model, el }) { el.textContent = "comparison"; }

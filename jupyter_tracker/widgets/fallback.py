@@ -1,0 +1,186 @@
+"""Static summaries of runs and comparisons: inline-styled HTML (GitHub strips <style> and scripts) and
+terminal text. Every piece of user text is escaped."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from html import escape
+
+STATUS_COLOURS = {
+    "running": "#2f6feb",
+    "finished": "#1a7f37",
+    "failed": "#cf222e",
+    "interrupted": "#bc4c00",
+    "crashed": "#8250df",
+}
+STATUS_MARKS = {"running": "…", "finished": "✓", "failed": "✗", "interrupted": "■", "crashed": "✗"}
+ALERT_LEVELS = ("warning", "error", "critical")
+_BOX = (
+    "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px;line-height:1.45;"
+    "border:1px solid #d1d9e0;border-radius:10px;padding:12px 16px;max-width:1100px;"
+)
+_TH = "text-align:right;padding:3px 10px;border-bottom:1px solid #d1d9e0;font-size:11px;color:#59636e;"
+_TD = "text-align:right;padding:3px 10px;border-bottom:1px solid #eaeef2;font-variant-numeric:tabular-nums;"
+
+
+def number(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:.5g}"
+
+
+def duration(seconds) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} m {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} m"
+
+
+def when(epoch) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else "–"
+
+
+def badge(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#59636e")
+    return (
+        f'<span style="display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:600;'
+        f'color:{colour};border:1px solid {colour};">{escape(status)}</span>'
+    )
+
+
+def _value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def run_html(info, summaries: dict, events: list, images: list[tuple[str, str]]) -> str:
+    """One run: header, params, metric table, alerts, and the charts as inline PNG images."""
+    colour = STATUS_COLOURS.get(info.status, "#59636e")
+    tags = " ".join(
+        f'<span style="padding:0 7px;border-radius:999px;background:#ddf4ff;color:#0969da;font-size:11px;">'
+        f"{escape(t)}</span>"
+        for t in info.tags
+    )
+    parts = [
+        f'<div style="{_BOX}border-top:3px solid {colour};">',
+        '<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap;">',
+        badge(info.status),
+        f'<span style="font-size:16px;font-weight:650;">{escape(info.name)}</span>',
+        f'<span style="color:#59636e;">{escape(info.project)} · run #{info.id} · {when(info.started)} · '
+        f"took {duration(info.duration)}</span> {tags}</div>",
+    ]
+    if info.error:
+        last = info.error.strip().splitlines()[-1] if info.error.strip() else ""
+        parts.append(f'<div style="color:#cf222e;margin-top:6px;font-family:monospace;">{escape(last)}</div>')
+    if info.params:
+        cells = "".join(
+            f'<span style="display:inline-block;margin:6px 6px 0 0;border:1px solid #d1d9e0;border-radius:6px;'
+            f'padding:1px 7px;font-size:12px;"><span style="color:#59636e;">{escape(str(k))}</span> '
+            f"<code>{escape(_value(v))}</code></span>"
+            for k, v in info.params.items()
+        )
+        parts.append(f"<div>{cells}</div>")
+    if summaries:
+        head = "".join(f'<th style="{_TH}">{h}</th>' for h in ("latest", "min", "max", "count"))
+        rows = "".join(
+            f'<tr><td style="{_TD}text-align:left;font-weight:500;">{escape(key)}</td>'
+            f'<td style="{_TD}font-weight:650;">{number(s.get("last"))}</td>'
+            f'<td style="{_TD}">{number(s.get("min"))}</td><td style="{_TD}">{number(s.get("max"))}</td>'
+            f'<td style="{_TD}color:#818b98;">{number(s.get("count"))}</td></tr>'
+            for key, s in summaries.items()
+        )
+        parts.append(
+            f'<table style="border-collapse:collapse;margin-top:10px;font-size:12.5px;">'
+            f'<thead><tr><th style="{_TH}text-align:left;">metric</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        )
+    alerts = [e for e in events if e[1] in ALERT_LEVELS or "alert" in (e[3] or {})]
+    for t, level, message, _ in alerts[-5:][::-1]:
+        stamp = datetime.fromtimestamp(t / 1000.0).strftime("%H:%M:%S")
+        parts.append(
+            f'<div style="margin-top:6px;padding:4px 10px;border-left:3px solid #cf222e;background:#ffebe9;">'
+            f'<b>{escape(level)}</b> {escape(message)} <span style="color:#818b98;">{stamp}</span></div>'
+        )
+    for title, data in images:
+        parts.append(
+            f'<div style="margin-top:12px;"><div style="font-weight:600;margin-bottom:4px;">{escape(title)}</div>'
+            f'<img alt="{escape(title)} charts" style="max-width:100%;" src="data:image/png;base64,{data}"></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def run_text(info, summaries: dict) -> str:
+    """A few lines for a terminal: status, params, and each metric's latest/min/max."""
+    mark = STATUS_MARKS.get(info.status, "")
+    lines = [
+        f"{mark} run {info.name} ({info.project}, #{info.id}) {info.status} in {duration(info.duration)}".strip()
+    ]
+    if info.params:
+        lines.append("  params: " + " ".join(f"{k}={_value(v)}" for k, v in info.params.items()))
+    width = max((len(k) for k in summaries), default=0)
+    for key, s in list(summaries.items())[:30]:
+        lines.append(
+            f"  {key:<{width}}  last {number(s.get('last')):>10}  min {number(s.get('min')):>10}  "
+            f"max {number(s.get('max')):>10}  ({number(s.get('count'))} points)"
+        )
+    if len(summaries) > 30:
+        lines.append(f"  … and {len(summaries) - 30} more metrics")
+    if info.error and info.error.strip():
+        lines.append("  error: " + info.error.strip().splitlines()[-1])
+    return "\n".join(lines)
+
+
+def comparison_html(comparison, image: str | None, max_rows: int = 200) -> str:
+    """The comparison table (first `max_rows` runs) with differing params marked, and the overlay chart."""
+    frame = comparison.frame
+    shown = frame.head(max_rows)
+    differing = set(comparison.differing_params())
+    head = "".join(
+        f'<th style="{_TH}{"background:#fff8c5;" if c in differing else ""}">{escape(str(c))}</th>'
+        for c in shown.columns
+    )
+    body = []
+    for _, row in shown.iterrows():
+        cells = []
+        for column in shown.columns:
+            value = row[column]
+            text = badge(value) if column == "status" else escape(_cell_text(value))
+            mark = "background:#fff8c5;" if column in differing else ""
+            cells.append(f'<td style="{_TD}{mark}">{text}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    more = len(frame) - len(shown)
+    parts = [
+        f'<div style="{_BOX}">',
+        f'<div style="font-weight:650;font-size:15px;margin-bottom:8px;">Comparison of {len(frame)} runs</div>',
+        '<div style="overflow-x:auto;"><table style="border-collapse:collapse;font-size:12px;">',
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>",
+    ]
+    if more > 0:
+        parts.append(f'<div style="color:#818b98;margin-top:4px;">… {more} more runs</div>')
+    if image:
+        parts.append(
+            f'<img alt="overlay chart" style="max-width:100%;margin-top:12px;" src="data:image/png;base64,{image}">'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return number(value)
+    return str(value)

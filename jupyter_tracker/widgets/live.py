@@ -1,0 +1,238 @@
+"""The live run panel: one anywidget fed from `run.subscribe()`, never from SQLite.
+
+The writer thread hands each written batch to `LivePanel._on_batch`, which only folds the points into
+bounded per-key buffers. A small timer thread pushes what changed to the browser at most every
+`interval` seconds (new rows by a custom message, summaries and events by traits). Nothing here prints:
+output from a background thread would land in whatever cell runs next.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+
+import anywidget
+import traitlets
+
+from .. import chart_specs
+from ..models import RUNNING
+from .assets import css, esm
+from .series import LiveSeries
+
+SYSTEM_PREFIX = "system/"
+MAX_EVENTS = 300
+
+
+class RunPanel(anywidget.AnyWidget):
+    """The panel's synced state; the browser side lives in run_panel.js."""
+
+    _esm = traitlets.Unicode().tag(sync=True)
+    _css = traitlets.Unicode().tag(sync=True)
+    kind = traitlets.Unicode("run").tag(sync=True)
+    info = traitlets.Dict().tag(sync=True)
+    params = traitlets.Dict().tag(sync=True)
+    summary = traitlets.Dict().tag(sync=True)
+    events = traitlets.List().tag(sync=True)
+    layout = traitlets.Dict().tag(sync=True)
+    specs = traitlets.Dict().tag(sync=True)
+    snapshot = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs):
+        specs = {
+            "metric": {"step": chart_specs.metric_spec("step"), "time": chart_specs.metric_spec("time")},
+            "system": chart_specs.system_spec(""),
+        }
+        super().__init__(_esm=esm(), _css=css(), specs=specs, **kwargs)
+
+
+def run_info(run, info=None, status: str | None = None) -> dict:
+    """The header's data: name, project, id, status, times, tags, and the error's last line."""
+    info = info or run.info
+    error = (info.error or "").strip().splitlines()
+    return {
+        "id": info.id,
+        "uuid": info.uuid,
+        "name": info.name,
+        "project": info.project,
+        "status": status or info.status,
+        "started": info.started or getattr(run, "started", None),
+        "ended": info.ended,
+        "tags": list(info.tags),
+        "error": error[-1][:300] if error else None,
+    }
+
+
+def json_params(params: dict) -> dict:
+    """Params as JSON-safe values (NaN, sets and other odd values shown as text)."""
+    safe = {}
+    for key, value in params.items():
+        try:
+            json.dumps(value, allow_nan=False)
+            safe[key] = value
+        except (TypeError, ValueError):
+            safe[key] = repr(value)
+    return safe
+
+
+class LivePanel:
+    """Keeps a RunPanel in step with a running Run; `close()` when the run has ended."""
+
+    def __init__(self, run, *, interval: float = 0.5, max_rows: int = 2000):
+        self.run = run
+        self.interval = interval
+        self.max_rows = max_rows
+        self.series: dict[str, LiveSeries] = {}
+        self.events: list[list] = []
+        self.status = RUNNING
+        self._lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._seq = 0
+        self._events_changed = False
+        self._new_keys = False
+        info = run.info
+        self.widget = RunPanel(
+            info=run_info(run, info, RUNNING), params=json_params(dict(info.params)), layout={}
+        )
+        self._unsubscribe = run.subscribe(self._on_batch)
+        self._thread = threading.Thread(target=self._loop, name="jupyter-tracker-panel", daemon=True)
+        self._thread.start()
+
+    # -- writer thread: fold, never block -----------------------------------------------------------
+    def _on_batch(self, points, events, status) -> None:
+        try:
+            with self._lock:
+                series = self.series
+                for key, step, value, when in points:
+                    buffer = series.get(key)
+                    if buffer is None:
+                        buffer = series[key] = LiveSeries(self.max_rows)
+                        self._new_keys = True
+                    buffer.add(step, value, when)
+                for when, level, message, extra in events:
+                    self.events.append([when * 1000.0, level, message, _json_safe(extra)])
+                    self._events_changed = True
+                if len(self.events) > MAX_EVENTS:
+                    del self.events[: len(self.events) - MAX_EVENTS]
+                self.status = status
+            self._dirty.set()
+        except Exception:
+            pass  # a panel problem must never break the run's writer
+
+    # -- timer thread: push at most every `interval` seconds -------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._dirty.wait()
+            if self._stop.is_set():
+                break
+            self._dirty.clear()
+            try:
+                self.flush()
+            except Exception:
+                pass
+            self._stop.wait(self.interval)
+
+    def flush(self) -> None:
+        """Send what changed since the last flush: new rows, summaries, events, status."""
+        with self._lock:
+            changes = {}
+            for key, buffer in self.series.items():
+                change = buffer.take()
+                if change is not None:
+                    changes[key] = change
+            summary = {key: buffer.summary() for key, buffer in self.series.items()} if changes else None
+            events = list(self.events) if self._events_changed else None
+            self._events_changed = False
+            layout = self._layout() if self._new_keys else None
+            self._new_keys = False
+            if changes:
+                self._seq += 1
+            seq = self._seq
+        widget = self.widget
+        if layout is not None:
+            widget.layout = layout
+        if changes:
+            widget.send({"type": "rows", "seq": seq, "series": changes})
+            widget.summary = summary
+        if events is not None:
+            widget.events = events
+
+    def _layout(self) -> dict:
+        layout = dict(self.widget.layout)
+        for key in self.series:
+            if key.startswith(SYSTEM_PREFIX) and key not in layout:
+                title, unit, label = chart_specs.system_series(key)
+                panel = f"{title} · {unit}" if unit else title
+                layout[key] = {
+                    "panel": panel,
+                    "unit": unit,
+                    "label": label,
+                    "axis": chart_specs.unit_axis(unit),
+                }
+        return layout
+
+    # -- end ------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the timer, send the last rows and the final header, and keep the whole (downsampled)
+        history in the widget so a reloaded notebook still shows every chart."""
+        self._unsubscribe()
+        self._stop.set()
+        self._dirty.set()
+        self._thread.join(timeout=2)
+        self.flush()
+        info = self.run.info
+        self.widget.info = run_info(self.run, info)
+        self.widget.params = json_params(dict(info.params))
+        with self._lock:
+            snapshot = {"seq": self._seq, "series": {k: b.rows() for k, b in self.series.items()}}
+        self.widget.snapshot = snapshot
+
+    def frame(self, system: bool = False):
+        """The downsampled points shown in the panel as a long DataFrame (key, step, value, time in s)."""
+        import pandas as pd
+
+        with self._lock:
+            rows = [
+                (key, step, value, ms / 1000.0)
+                for key, buffer in self.series.items()
+                if system == key.startswith(SYSTEM_PREFIX)
+                for _, step, value, ms in buffer.rows()
+            ]
+        return pd.DataFrame(rows, columns=["key", "step", "value", "time"])
+
+    def summaries(self) -> dict[str, dict]:
+        with self._lock:
+            return {key: buffer.summary() for key, buffer in self.series.items()}
+
+
+def _json_safe(extra):
+    if isinstance(extra, str):  # the writer hands events over with their extra already as JSON text
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return {}
+    if not isinstance(extra, dict):
+        return {}
+    try:
+        json.dumps(extra, allow_nan=False)
+        return extra
+    except (TypeError, ValueError):
+        return {k: v if isinstance(v, str | int | bool) else _text(v) for k, v in extra.items()}
+
+
+def _text(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def elapsed(info) -> float | None:
+    if info.get("started") is None:
+        return None
+    return (info.get("ended") or time.time()) - info["started"]
