@@ -1,0 +1,257 @@
+"""Run cards as plain dicts: everything about a run, versioned, in strict JSON.
+
+Numbers JSON cannot spell are written as text, so a card stays valid strict JSON and NaN/±inf survive:
+
+- in numeric fields (series values and times, summaries, timings, hardware summary): the strings
+  ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``;
+- inside free-form values (params, metadata, environment, event extras, alert rules): the object
+  ``{"$float": "NaN"}`` (or ``"Infinity"``, ``"-Infinity"``), so a parameter that *is* the string "NaN"
+  stays a string.
+
+Series are columnar (``{"key", "step": [...], "value": [...], "time": [...]}``); times are seconds since
+the epoch (UTC). `schema/run-card.schema.json` describes the layout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid as uuid_module
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from ..version import __version__
+
+RUN_SCHEMA = "jupyter-tracker/run-card"
+COMPARISON_SCHEMA = "jupyter-tracker/comparison-card"
+VERSION = 1
+SYSTEM_PREFIX = "system/"
+
+_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+# -- encoding of numbers ---------------------------------------------------------------------------------
+def number(value):
+    """A JSON-safe number: non-finite floats become "NaN", "Infinity" or "-Infinity"; None stays None."""
+    if value is None or isinstance(value, bool | int) or math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def unnumber(value):
+    """The inverse of `number`."""
+    return _WORDS[value] if isinstance(value, str) else value
+
+
+def free(value):
+    """A free-form JSON value with non-finite floats tagged as {"$float": "NaN"} (tuples become lists)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": number(value)}
+    if isinstance(value, dict):
+        return {str(k): free(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [free(v) for v in value]
+    return value
+
+
+def unfree(value):
+    """The inverse of `free`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and value.get("$float") in _WORDS:
+            return _WORDS[value["$float"]]
+        return {k: unfree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unfree(v) for v in value]
+    return value
+
+
+# -- building ------------------------------------------------------------------------------------------------
+def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict:
+    """The card of one run; with `max_points`, each series keeps about that many points (min/max kept)."""
+    info = store.get_run(run_id)
+    points = store.points(run_id)
+    summaries = store.summaries([run_id])[run_id]
+    user = [p for p in points if not p[0].startswith(SYSTEM_PREFIX)]
+    system = [p for p in points if p[0].startswith(SYSTEM_PREFIX)]
+    system_part = {
+        "series": _series(system, max_points, x="time", units=True),
+        "summaries": _summaries(summaries, system=True),
+    }
+    hardware = _hardware(system)
+    if hardware is not None:
+        system_part["hardware"] = hardware
+    git = {"commit": info.git_commit, "branch": info.git_branch, "dirty": info.git_dirty}
+    return {
+        "schema": RUN_SCHEMA,
+        "version": VERSION,
+        **_stamp(),
+        "run": {
+            "id": info.id,
+            "uuid": info.uuid,
+            "name": info.name,
+            "project": info.project,
+            "folder": info.folder,
+            "description": info.description,
+            "tags": list(info.tags),
+            "status": info.status,
+            "error": info.error,
+        },
+        "timing": {
+            "created": number(info.created),
+            "started": number(info.started),
+            "ended": number(info.ended),
+            "heartbeat": number(info.heartbeat),
+            "duration": number(info.duration),
+        },
+        "origin": {"host": info.host, "user": info.user, "pid": info.pid},
+        "params": free(info.params),
+        "metadata": free(info.metadata),
+        "environment": free(info.environment),
+        "code": {
+            "notebook": info.notebook,
+            "execution_count": info.execution_count,
+            "cell_source": info.cell_source,
+            "git": git,
+        },
+        "metrics": {"series": _series(user, max_points), "summaries": _summaries(summaries, system=False)},
+        "system": system_part,
+        "events": [
+            {"time": number(t), "level": level, "message": message, "extra": free(extra)}
+            for t, level, message, extra in store.events(run_id)
+        ],
+        "alerts": [{**alert, "rule": free(alert["rule"])} for alert in store.alerts(run_id)],
+        "artifacts": store.artifacts(run_id),
+    }
+
+
+def build_comparison_card(store, run_ids: Iterable[int], *, max_points: int | None = None) -> dict:
+    """Several run cards side by side, with the parameter keys whose values differ between them."""
+    cards = [build_run_card(store, run_id, max_points=max_points) for run_id in run_ids]
+    keys: dict[str, None] = {}
+    for card in cards:
+        keys.update(dict.fromkeys(card["params"]))
+    missing = object()
+    differing = [
+        key
+        for key in keys
+        if len({json.dumps(card["params"].get(key, missing), default=repr) for card in cards}) > 1
+    ]
+    metric_keys: dict[str, None] = {}
+    for card in cards:
+        metric_keys.update(dict.fromkeys(s["key"] for s in card["metrics"]["series"]))
+    return {
+        "schema": COMPARISON_SCHEMA,
+        "version": VERSION,
+        **_stamp(),
+        "params": {"keys": list(keys), "differing": differing},
+        "metric_keys": list(metric_keys),
+        "runs": cards,
+    }
+
+
+def _stamp() -> dict:
+    return {
+        "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generator": f"jupyter-tracker {__version__}",
+    }
+
+
+def _series(points: list[tuple], max_points: int | None, x: str = "step", units: bool = False) -> list[dict]:
+    grouped: dict[str, list[tuple]] = {}
+    for key, step, value, when in points:
+        grouped.setdefault(key, []).append((step, value, when))
+    result = []
+    for key, rows in grouped.items():
+        count = len(rows)
+        if max_points is not None and count > max_points:
+            rows = _downsample(key, rows, max_points, x)
+        entry = {
+            "key": key,
+            "count": count,
+            "downsampled": len(rows) < count,
+            "step": [r[0] for r in rows],
+            "value": [number(r[1]) for r in rows],
+            "time": [number(r[2]) for r in rows],
+        }
+        if units:
+            entry["unit"] = _unit(key)
+        result.append(entry)
+    return result
+
+
+def _downsample(key: str, rows: list[tuple], max_points: int, x: str) -> list[tuple]:
+    import pandas as pd
+
+    from ..charts import downsample
+
+    frame = pd.DataFrame.from_records(rows, columns=["step", "value", "time"]).assign(key=key)
+    kept = downsample(frame, max_points, x)
+    return list(zip(kept["step"].tolist(), kept["value"].tolist(), kept["time"].tolist(), strict=True))
+
+
+def _unit(key: str) -> str | None:
+    try:
+        from ..sampler import metric_info
+    except ImportError:
+        return None
+    info = metric_info(key)
+    return info.unit if info else None
+
+
+def _hardware(system_points: list[tuple]) -> dict | None:
+    if not system_points:
+        return None
+    try:
+        from ..sampler import summarize
+    except ImportError:
+        return None
+    return {k: number(v) for k, v in summarize(system_points).items()}
+
+
+def _summaries(per_key: dict[str, dict], *, system: bool) -> dict[str, dict]:
+    return {
+        key: {name: number(value) for name, value in summary.items()}
+        for key, summary in per_key.items()
+        if key.startswith(SYSTEM_PREFIX) == system
+    }
+
+
+# -- reading back ------------------------------------------------------------------------------------------------
+def series_frame(series: list[dict]):
+    """A long DataFrame (key, step, value, time in epoch seconds) from card series."""
+    import pandas as pd
+
+    columns = {"key": [], "step": [], "value": [], "time": []}
+    for entry in series:
+        columns["key"] += [entry["key"]] * len(entry["step"])
+        columns["step"] += entry["step"]
+        columns["value"] += [unnumber(v) for v in entry["value"]]
+        columns["time"] += [unnumber(t) for t in entry["time"]]
+    frame = pd.DataFrame(columns)
+    return frame.astype({"key": "object", "step": "int64", "value": "float64", "time": "float64"})
+
+
+def to_json(card: dict, indent: int | None = 2) -> str:
+    """Strict JSON text of a card; with `indent`, readable, with each series array kept on one line."""
+    if indent is None:
+        return json.dumps(card, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    token = uuid_module.uuid4().hex
+    arrays: list[str] = []
+
+    def packed(series: list[dict]) -> list[dict]:
+        result = []
+        for entry in series:
+            entry = dict(entry)
+            for column in ("step", "value", "time"):
+                arrays.append(json.dumps(entry[column], allow_nan=False, separators=(",", ":")))
+                entry[column] = f"{token}{len(arrays) - 1}"
+            result.append(entry)
+        return result
+
+    cards = card["runs"] if card.get("schema") == COMPARISON_SCHEMA else [card]
+    shallow = [{**c, "metrics": {**c["metrics"], "series": packed(c["metrics"]["series"])}} for c in cards]
+    shallow = [{**c, "system": {**c["system"], "series": packed(c["system"]["series"])}} for c in shallow]
+    outer = {**card, "runs": shallow} if card.get("schema") == COMPARISON_SCHEMA else shallow[0]
+    text = json.dumps(outer, allow_nan=False, ensure_ascii=False, indent=indent)
+    return re.sub(f'"{token}(\\d+)"', lambda match: arrays[int(match.group(1))], text) + "\n"

@@ -1,0 +1,161 @@
+"""Text for people: escaped HTML, numbers, bytes, durations, dates and sparklines."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from datetime import datetime, timezone
+
+from .card import unfree, unnumber
+
+DASH = "–"
+
+
+def esc(value) -> str:
+    """HTML-escaped text of anything (quotes too, so it is safe inside attributes)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def script_json(value) -> str:
+    """JSON to put inside a <script> element: `<` is written as \\u003c, so no `</script>` or `<!--`."""
+    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).replace(
+        "<", "\\u003c"
+    )
+
+
+def number(value, digits: int = 5) -> str:
+    """A metric value for reading: 0.01234, 1.235e-07, 12,345, NaN, ∞."""
+    value = unnumber(value)
+    if value is None:
+        return DASH
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        if value.is_integer() and abs(value) < 1e15:
+            value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != 0 and (abs(value) >= 10**digits or abs(value) < 1e-3):
+        return f"{value:.{digits - 2}e}"
+    return f"{value:.{digits}g}"
+
+
+def size(n) -> str:
+    """Bytes in binary units: 1.5 KiB, 2.3 GiB."""
+    n = unnumber(n)
+    if n is None or not math.isfinite(n):
+        return DASH
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return DASH  # pragma: no cover
+
+
+def with_unit(value, unit: str | None) -> str:
+    """A hardware reading with its unit: bytes as KiB/MiB, rates per second, percentages."""
+    value = unnumber(value)
+    if value is None:
+        return DASH
+    if unit == "bytes":
+        return size(value)
+    if unit == "bytes/s":
+        return f"{size(value)}/s"
+    if unit == "%":
+        return f"{number(value, 3)} %"
+    return f"{number(value, 4)} {unit}" if unit else number(value)
+
+
+def duration(seconds) -> str:
+    """3h 02m, 4m 05s, 12.3 s, 850 ms."""
+    seconds = unnumber(seconds)
+    if seconds is None or not math.isfinite(seconds):
+        return DASH
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
+
+def offset(seconds) -> str:
+    """Time since the start of the run: +0:05, +1:02:03."""
+    seconds = unnumber(seconds)
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    sign = "−" if seconds < 0 else "+"
+    minutes, secs = divmod(int(abs(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+
+
+def date(epoch, *, seconds: bool = False) -> str:
+    """2026-01-31 14:05 UTC."""
+    epoch = unnumber(epoch)
+    if epoch is None or not math.isfinite(epoch):
+        return DASH
+    stamp = datetime.fromtimestamp(epoch, timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def iso(epoch) -> str:
+    epoch = unnumber(epoch)
+    if epoch is None or not math.isfinite(epoch):
+        return ""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def value_text(value) -> str:
+    """A parameter value as text: strings as they are, everything else as JSON (NaN as NaN)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(unfree(value), ensure_ascii=False, default=str)
+
+
+def exported(stamp: str) -> str:
+    """The card's ISO export time as 2026-01-31 14:05 UTC (the text itself when it is not ISO)."""
+    try:
+        return date(datetime.fromisoformat(stamp).timestamp())
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
+def sparkline(values: list, width: int = 120, height: int = 32) -> str:
+    """A tiny inline SVG line of `values` (non-finite ones skipped); "" with fewer than two finite values."""
+    points = [(i, v) for i, v in enumerate(unnumber(v) for v in values) if v is not None and math.isfinite(v)]
+    if len(points) < 2:
+        return ""
+    if len(points) > width:  # one point per pixel is all a sparkline can show
+        stride = len(points) / width
+        points = [points[int(i * stride)] for i in range(width)] + [points[-1]]
+    lo = min(v for _, v in points)
+    hi = max(v for _, v in points)
+    first, last = points[0][0], points[-1][0]
+    span_x = max(last - first, 1)
+    span_y = (hi - lo) or 1.0
+    pad = 2
+
+    def xy(i, v):
+        x = (i - first) / span_x * (width - 2 * pad) + pad
+        y = height - pad - (v - lo) / span_y * (height - 2 * pad)
+        return f"{x:.1f},{y:.1f}"
+
+    line = " ".join(xy(i, v) for i, v in points)
+    end = xy(*points[-1]).split(",")
+    return (
+        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'preserveAspectRatio="none" aria-hidden="true">'
+        f'<polyline points="{line}" fill="none" stroke="currentColor" stroke-width="1.5" '
+        f'vector-effect="non-scaling-stroke" stroke-linejoin="round"/>'
+        f'<circle cx="{end[0]}" cy="{end[1]}" r="2.2" fill="currentColor"/></svg>'
+    )

@@ -1,0 +1,152 @@
+"""Reading run cards back: validation against the shipped JSON Schema, and recreating a run from a card."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .. import names
+from ..errors import InvalidArgument
+from ..models import ENDED_STATUSES
+from ..query import RunRecord, store_for
+from ..store import dumps
+from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, unfree, unnumber
+
+SCHEMA_FILES = {RUN_SCHEMA: "run-card.schema.json", COMPARISON_SCHEMA: "comparison-card.schema.json"}
+# The HTML card carries its JSON card in this element, so a card attached to a pull request can be imported.
+_EMBEDDED = re.compile(r'<script type="application/json" id="jt-card">(.*?)</script>', re.S)
+
+
+@cache
+def json_schema(name: str = RUN_SCHEMA) -> dict:
+    """The JSON Schema (a dict) of run cards, or of comparison cards with COMPARISON_SCHEMA."""
+    text = resources.files(__package__).joinpath("schema", SCHEMA_FILES[name]).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def validate_card(card: dict) -> None:
+    """Raise InvalidArgument when `card` does not follow its schema (needs the jsonschema package)."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    kind = card.get("schema") if isinstance(card, dict) else None
+    if kind not in SCHEMA_FILES:
+        raise InvalidArgument(f"not a jupyter-tracker card (schema {kind!r})")
+    registry = Registry().with_resources(
+        (SCHEMA_FILES[name], Resource.from_contents(json_schema(name))) for name in SCHEMA_FILES
+    )
+    validator = jsonschema.Draft202012Validator(json_schema(kind), registry=registry)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(card))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(top)"
+        raise InvalidArgument(f"invalid run card at {where}: {error.message}")
+
+
+def load_card(card_or_path: dict | str | os.PathLike) -> dict:
+    """A card dict from a dict, a .json card file, or an .html card (its embedded JSON)."""
+    if isinstance(card_or_path, dict):
+        return card_or_path
+    path = Path(card_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read the card {path}: {exc.strerror or exc}") from None
+    if text.lstrip()[:1] != "{":
+        match = _EMBEDDED.search(text)
+        if match is None:
+            raise InvalidArgument(f"{path} is neither a JSON run card nor an HTML card with one inside")
+        text = match.group(1)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"{path} is not valid JSON: {exc}") from None
+
+
+def _check(card: dict) -> None:
+    kind, version = card.get("schema"), card.get("version")
+    if kind != RUN_SCHEMA:
+        hint = " (a comparison card: import its runs one by one)" if kind == COMPARISON_SCHEMA else ""
+        raise InvalidArgument(f"not a run card: schema is {kind!r}{hint}")
+    if not isinstance(version, int) or version > VERSION:
+        raise InvalidArgument(
+            f"this run card has version {version!r}; this jupyter-tracker reads version {VERSION}. "
+            "Upgrade: pip install -U jupyter-tracker"
+        )
+    try:
+        validate_card(card)
+    except ImportError:  # jsonschema is optional at run time; the checks below still guard the store
+        pass
+
+
+def import_card(card_or_path: dict | str | os.PathLike, db=None) -> RunRecord:
+    """Recreate the run of a card in the database `db` (a path or Store; default: the configured one).
+
+    The run keeps its uuid, name (numbered when the project already has one), times, params, tags, metrics,
+    events, alerts and the records of its artifacts (not their files). A card whose uuid is already in the
+    database is refused.
+    """
+    card = load_card(card_or_path)
+    _check(card)
+    store = store_for(db)
+    run, timing, code = card["run"], card["timing"], card["code"]
+    run_id, _ = store.create_run(
+        run["project"],
+        names.numbered(run["name"]),
+        unnumber(timing["created"]),
+        uuid=run["uuid"],
+        status=run["status"],
+        started=unnumber(timing["started"]),
+        heartbeat=unnumber(timing["heartbeat"]),
+        description=run["description"],
+        folder=run["folder"],
+        error=run["error"],
+        host=card["origin"]["host"],
+        user=card["origin"]["user"],
+        pid=card["origin"]["pid"],
+        notebook=code["notebook"],
+        cell_source=code["cell_source"],
+        execution_count=code["execution_count"],
+        git_commit=code["git"]["commit"],
+        git_branch=code["git"]["branch"],
+        git_dirty=code["git"]["dirty"],
+        metadata=unfree(card["metadata"]),
+        environment=unfree(card["environment"]),
+    )
+    try:
+        _fill(store, run_id, card)
+    except BaseException:
+        store.delete_run(run_id)
+        raise
+    return RunRecord(store, run_id)
+
+
+def _fill(store, run_id: int, card: dict) -> None:
+    timing = card["timing"]
+    if card["params"]:
+        store.set_params(run_id, unfree(card["params"]))
+    if card["run"]["tags"]:
+        store.add_tags(run_id, card["run"]["tags"])
+    keys, points = [], []
+    for key_id, series in enumerate(card["metrics"]["series"] + card["system"]["series"]):
+        keys.append((run_id, key_id, series["key"]))
+        points += [
+            (run_id, key_id, step, unnumber(when), unnumber(value))
+            for step, value, when in zip(series["step"], series["value"], series["time"], strict=True)
+        ]
+    events = [
+        (run_id, unnumber(e["time"]), e["level"], e["message"], dumps(unfree(e["extra"])))
+        for e in card["events"]
+    ]
+    heartbeat = unnumber(timing["heartbeat"])
+    store.write_batch(run_id, keys, points, events, heartbeat)
+    alerts = [{**alert, "rule": unfree(alert["rule"])} for alert in card["alerts"]]
+    store.restore_records(run_id, card["artifacts"], alerts)
+    status = card["run"]["status"]
+    if status in ENDED_STATUSES:
+        # end_run stores the per-key summaries; the times are then put back as the card has them.
+        store.end_run(run_id, status, unnumber(timing["ended"]), card["run"]["error"])
+        store.update_run(run_id, ended=unnumber(timing["ended"]), heartbeat=heartbeat)

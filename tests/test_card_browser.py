@@ -1,0 +1,130 @@
+"""HTML cards in headless Chromium with the network cut: charts render, nothing is fetched, no user text runs.
+
+Screenshots (desktop, phone, print) land in tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cards import SCRIPT, XSS, make_run
+
+from jupyter_tracker import export
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One page opened offline: requests that would leave the machine, dialogs and errors are recorded."""
+
+    def __init__(self, browser, path: Path, width: int = 1280, height: int = 900):
+        self.context = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("dialog", self._dialog)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        self.page.route("**/*", self._route)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("body[data-charts=ready]", timeout=30_000)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith("file:"):
+            route.continue_()
+        else:
+            self.requests.append(url)
+            route.abort()
+
+    def chart_states(self) -> list[tuple[str, bool]]:
+        return self.page.eval_on_selector_all(
+            ".chart",
+            "els => els.map(e => [e.dataset.state, !!e.querySelector('.chart-live svg, .chart-live canvas')])",
+        )
+
+    def shot(self, name: str, **options) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True, **options)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_cards_render_offline_with_interactive_charts(browser, db, tmp_path):
+    store, run_id = make_run(db, name="baseline", tags=("cnn", "augment"))
+    _, other = make_run(db, name="wider", system=False)
+    store.set_params(other, {"lr": 0.003, "layers": [128, 64]})
+    card = export.export_run(store, run_id, tmp_path / "card.html")
+    comparison = export.export_comparison(store, [run_id, other], tmp_path / "comparison.html")
+
+    desktop = Visit(browser, card)
+    states = desktop.chart_states()
+    assert len(states) == 3 + 3  # metrics, then hardware charts (the per-core one is left to the table)
+    assert all(state == ["interactive", True] for state in states), states
+    assert desktop.requests == [] and desktop.errors == [] and desktop.dialogs == []
+    desktop.shot("card-desktop.png")
+    desktop.page.emulate_media(media="print")
+    desktop.shot("card-print.png")
+    desktop.close()
+
+    phone = Visit(browser, card, width=390, height=844)
+    assert all(state == ["interactive", True] for state in phone.chart_states())
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than a phone
+    phone.shot("card-phone.png")
+    phone.close()
+
+    compared = Visit(browser, comparison)
+    states = compared.chart_states()
+    assert len(states) == 3 and all(state == ["interactive", True] for state in states), states
+    assert compared.requests == [] and compared.errors == []
+    compared.shot("comparison-desktop.png")
+    compared.close()
+
+
+def test_user_text_never_runs_as_script(browser, db, tmp_path):
+    store, run_id = make_run(db, evil=XSS)
+    visit = Visit(browser, export.export_run(store, run_id, tmp_path / "evil.html"))
+    assert visit.dialogs == []
+    assert visit.page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
+    assert (
+        visit.page.evaluate("document.scripts.length") == 4
+    )  # chart specs, vega bundle, card JSON, page script
+    assert SCRIPT in visit.page.inner_text("h1")  # shown as text
+    assert all(state == ["interactive", True] for state in visit.chart_states())
+    visit.page.hover(".chart-live svg")  # tooltips render user text too
+    assert visit.dialogs == [] and visit.requests == []
+    visit.close()

@@ -1,0 +1,217 @@
+"""Run cards: JSON layout and schema, NaN/inf encoding, export paths, import and the round trip, HTML."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from importlib import resources
+
+import pytest
+from cards import IMG, SCRIPT, XSS, big_run, make_run
+
+from jupyter_tracker import export, load_run, start_run
+from jupyter_tracker.errors import InvalidArgument
+from jupyter_tracker.export import card as card_module
+from jupyter_tracker.export.page import compact
+
+jsonschema = pytest.importorskip("jsonschema")
+
+# Fields that must differ between a card and the card of its imported copy.
+DIFFERENT = ("exported",)
+
+
+def comparable(card: dict) -> dict:
+    card = {k: v for k, v in card.items() if k not in DIFFERENT}
+    return {**card, "run": {k: v for k, v in card["run"].items() if k != "id"}}
+
+
+@pytest.fixture
+def run(db):
+    return make_run(db)
+
+
+def test_schema_ships_in_the_package_and_is_a_valid_schema():
+    for name in ("run-card", "comparison-card"):
+        text = resources.files("jupyter_tracker.export").joinpath("schema", f"{name}.schema.json").read_text()
+        jsonschema.Draft202012Validator.check_schema(json.loads(text))
+
+
+def test_card_has_every_part_and_follows_the_schema(run):
+    store, run_id = run
+    card = export.run_card(store, run_id)
+    export.validate_card(card)
+    json.dumps(card, allow_nan=False)  # strict JSON: no bare NaN or Infinity anywhere
+    assert (card["schema"], card["version"]) == ("jupyter-tracker/run-card", 1)
+    assert card["run"]["name"] == "baseline" and card["run"]["tags"] == ["cnn"]
+    assert card["run"]["status"] == "finished" and card["timing"]["duration"] > 0
+    assert card["code"]["cell_source"].startswith("import torch") and card["code"]["execution_count"] == 7
+    assert [s["key"] for s in card["metrics"]["series"]] == ["train/loss", "lr", "val/acc"]
+    assert {s["key"] for s in card["system"]["series"]} >= {"system/cpu/percent", "system/process/rss_bytes"}
+    assert card["system"]["series"][0]["unit"] == "%"
+    assert card["system"]["hardware"]["peak_rss_bytes"] == pytest.approx(1.5e9 + 29e7)
+    assert card["metrics"]["summaries"]["val/acc"]["count"] == 10
+    assert [e["message"] for e in card["events"]] == ["started epoch 1", "loss spike"]
+    assert card["artifacts"][0]["size"] == 123_456 and len(card["artifacts"][0]["sha256"]) == 64
+    assert card["alerts"][0]["name"] == "loss-nan"
+
+
+def test_nan_and_infinities_are_spelled_as_text(run):
+    store, run_id = run
+    card = export.run_card(store, run_id)
+    loss = next(s for s in card["metrics"]["series"] if s["key"] == "train/loss")
+    assert loss["value"][-3:] == ["NaN", "Infinity", "-Infinity"]
+    summary = card["metrics"]["summaries"]["train/loss"]
+    assert (summary["min"], summary["max"], summary["last"]) == ("-Infinity", "Infinity", "-Infinity")
+    # Free-form values tag their non-finite floats, so the string "NaN" stays a string.
+    assert card["params"]["eps"] == {"$float": "NaN"} and card["params"]["text"] == "NaN"
+    assert card["metadata"]["floor"] == {"$float": "-Infinity"}
+    assert card["events"][1]["extra"]["norm"] == {"$float": "Infinity"}
+    assert card["alerts"][0]["rule"]["x"] == {"$float": "NaN"}
+
+
+def test_round_trip_through_another_database(run, tmp_path):
+    store, run_id = run
+    path = export.export_run(store, run_id, tmp_path / "card.json")
+    first = json.loads(path.read_text())
+    other = tmp_path / "other.db"
+    record = export.import_card(path, db=other)
+    assert record.store.path == other and record.uuid == first["run"]["uuid"]
+    second = json.loads(export.export_run(record.store, record.id, tmp_path / "again.json").read_text())
+    assert comparable(second) == comparable(first)
+    # The copy holds real floats again: NaN and infinities in params, points and events.
+    copy = load_run(record.uuid, db=other)
+    assert math.isnan(copy.params["eps"]) and copy.params["clip"] == math.inf and copy.params["text"] == "NaN"
+    values = copy.metrics("train/loss")["value"].tolist()
+    assert math.isnan(values[-3]) and values[-2:] == [math.inf, -math.inf]
+
+
+def test_import_keeps_uuid_refuses_a_second_copy_and_numbers_a_taken_name(run, tmp_path):
+    store, run_id = run
+    card = export.run_card(store, run_id)
+    with pytest.raises(InvalidArgument, match="already"):
+        export.import_card(card, db=store)
+    assert len(store.list_runs()) == 1  # nothing half-imported left behind
+    card = {**card, "run": {**card["run"], "uuid": "f" * 32}}
+    copy = export.import_card(card, db=store)
+    assert copy.name == "baseline-2" and copy.uuid == "f" * 32
+
+
+def test_import_refuses_newer_and_foreign_cards(run, tmp_path):
+    store, run_id = run
+    card = export.run_card(store, run_id)
+    with pytest.raises(InvalidArgument, match="version 2"):
+        export.import_card({**card, "version": 2}, db=tmp_path / "x.db")
+    with pytest.raises(InvalidArgument, match="not a run card"):
+        export.import_card({"schema": "something/else"}, db=tmp_path / "x.db")
+    broken = {**card, "metrics": {"series": [{"key": "x"}], "summaries": {}}}
+    with pytest.raises(InvalidArgument, match="invalid run card at metrics/series/0"):
+        export.import_card(broken, db=tmp_path / "x.db")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(InvalidArgument, match="neither"):
+        export.import_card(tmp_path / "notes.txt", db=tmp_path / "x.db")
+
+
+def test_max_points_downsamples_series_but_keeps_full_summaries(db):
+    store, run_id = big_run(db, metrics=2, steps=3000)
+    card = export.run_card(store, run_id, max_points=200)
+    export.validate_card(card)
+    series = card["metrics"]["series"][0]
+    assert series["downsampled"] and series["count"] == 3000 and len(series["step"]) <= 200
+    assert series["step"][0] == 0 and series["step"][-1] == 2999
+    assert card["metrics"]["summaries"][series["key"]]["count"] == 3000
+    full = export.run_card(store, run_id)["metrics"]["series"][0]
+    assert not full["downsampled"] and len(full["step"]) == 3000
+
+
+def test_export_paths_and_formats(run, tmp_path, monkeypatch):
+    store, run_id = run
+    monkeypatch.chdir(tmp_path)
+    default = export.export_run(store, run_id)
+    assert default == tmp_path / "mnist-baseline.card.html" and default.read_text().startswith(
+        "<!DOCTYPE html>"
+    )
+    as_json = export.export_run(store, run_id, format="json")
+    assert as_json.name == "mnist-baseline.card.json" and json.loads(as_json.read_text())["version"] == 1
+    forced = export.export_run(store, run_id, tmp_path / "sub" / "card.txt", format="html")
+    assert forced.read_text().startswith("<!DOCTYPE html>")
+    with pytest.raises(InvalidArgument, match=r"\.json or \.html"):
+        export.export_run(store, run_id, tmp_path / "card.txt")
+    with pytest.raises(InvalidArgument, match="unknown card format"):
+        export.export_run(store, run_id, tmp_path / "card.json", format="pdf")
+
+
+def test_json_file_is_readable_with_series_on_one_line(run, tmp_path):
+    store, run_id = run
+    text = export.export_run(store, run_id, tmp_path / "card.json").read_text()
+    assert '\n  "run": {' in text
+    assert re.search(r'"value": \[[^\n]*"NaN","Infinity","-Infinity"\]', text)
+    assert card_module.to_json(json.loads(text), indent=None).count("\n") == 0
+
+
+def test_html_card_embeds_its_json_and_can_be_imported(run, tmp_path):
+    store, run_id = run
+    path = export.export_run(store, run_id, tmp_path / "card.html")
+    record = export.import_card(path, db=tmp_path / "other.db")
+    assert record.uuid == store.get_run(run_id).uuid
+    assert record.params["layers"] == [64, 32]
+
+
+def test_html_escapes_every_piece_of_user_text(db):
+    store, run_id = make_run(db, evil=XSS)
+    page = export.run_card_html(store, run_id)
+    # Scripts: the chart specs, the vega bundle, the card JSON and the page script; nothing else.
+    assert len(re.findall(r"<script\b", page)) == 4
+    markup = re.sub(r'<script type="module">.*?</script>', "", page, flags=re.S)  # our code, not user text
+    assert SCRIPT not in markup and "<img" not in markup and IMG not in markup
+    assert markup.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 15  # shown, as text
+    for block in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.S):
+        assert "<" not in block
+        json.loads(block)
+
+
+def test_comparison_card_and_page(db, tmp_path):
+    store, first = make_run(db, name="small")
+    _, second = make_run(db, name="large", system=False)
+    store.set_params(second, {"lr": 0.1})
+    comparison = export.comparison_card(store, [first, second])
+    export.validate_card(comparison)
+    assert comparison["params"]["differing"] == ["lr"]
+    assert [c["run"]["name"] for c in comparison["runs"]] == ["small", "large"]
+    page = export.export_comparison(store, [first, second], tmp_path / "compare.html").read_text()
+    assert "2 runs compared" in page and page.count('class="chart-card"') == 3
+    as_json = export.export_comparison(store, [first, second], tmp_path / "compare.json")
+    export.validate_card(json.loads(as_json.read_text()))
+    with pytest.raises(InvalidArgument, match="comparison card"):
+        export.import_card(as_json, db=tmp_path / "x.db")
+
+
+def test_real_hardware_samples_make_a_hardware_summary(db):
+    with start_run(name="sampled", db=db, interval=0.1) as run:
+        for step in range(5):
+            run.log(loss=1 / (step + 1))
+            time.sleep(0.12)
+    card = export.run_card(run.store, run.id)
+    export.validate_card(card)
+    assert card["system"]["series"] and card["system"]["hardware"]["peak_rss_bytes"] > 0
+    assert "machine" in card["environment"]
+    page = export.run_card_html(run.store, run.id)
+    assert "Peak memory (RSS)" in page
+
+
+def test_chart_rows_travel_as_columns():
+    rows = [{"key": "a", "step": i, "value": i / 3, "time": 1.7e12 + i + 0.25} for i in range(3)]
+    packed = compact({"datasets": {"d": rows}, "mark": "line"})
+    columns = packed["datasets"]["d"]["$columns"]
+    assert packed["datasets"]["d"]["$length"] == 3 and columns["key"] == {"$repeat": "a"}
+    assert columns["value"] == [0.0, 0.3333333, 0.6666667] and columns["time"][1] == 1700000000001
+
+
+def test_card_of_20_metrics_by_5000_steps_stays_small(db, tmp_path, capsys):
+    store, run_id = big_run(db)
+    html = export.export_run(store, run_id, tmp_path / "big.html").stat().st_size
+    data = export.export_run(store, run_id, tmp_path / "big.json").stat().st_size
+    with capsys.disabled():
+        print(f"\n20 metrics x 5,000 steps: HTML card {html / 1e6:.2f} MB, JSON card {data / 1e6:.2f} MB")
+    assert html < 3_000_000
