@@ -1,0 +1,264 @@
+"""Tornado handlers of the REST API under /jupyter-tracker/api/ (authenticated, read-only)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from ..config import DEFAULT_DB
+from ..errors import InvalidArgument, RunNotFound, SchemaTooNew, StoreError, TrackerError
+from ..models import CRASHED, RUNNING, STALE_AFTER_SECONDS, STATUSES
+from ..store import Store, open_store
+from .payload import activity, matches_text, run_detail, run_row, series
+
+API = "jupyter-tracker/api"
+EXPORT_MODULE = "jupyter_tracker.export"
+
+# A writer stamps times before its transaction commits: look this far behind `since` so that no
+# change committed late is missed (runs sent twice are merged by id).
+SINCE_SLACK_SECONDS = 5.0
+DEFAULT_MAX_POINTS = 2000
+MAX_EVENTS = 200
+
+
+class TrackerHandler(APIHandler):
+    """Base: resolves `?db=` under the server root and runs store calls off the event loop."""
+
+    def server_root(self) -> Path:
+        return Path(self.settings.get("server_root_dir") or os.getcwd()).expanduser().resolve()
+
+    def db_path(self) -> tuple[Path, str]:
+        """The database file named by `?db=` (default .tracker/tracker.db), refused outside the root."""
+        raw = self.get_query_argument("db", "").strip() or DEFAULT_DB.as_posix()
+        if "\x00" in raw:
+            raise web.HTTPError(400, "db must be a file path")
+        root = self.server_root()
+        path = (root / raw).resolve()  # an absolute `raw` replaces the root, then gets checked
+        if not path.is_relative_to(root):
+            raise web.HTTPError(
+                403,
+                f"db path {raw!r} is outside the server root; choose a database under the folder Jupyter serves",
+            )
+        return path, path.relative_to(root).as_posix()
+
+    def open_db(self) -> Store:
+        path, relative = self.db_path()
+        if not path.is_file():
+            raise web.HTTPError(404, f"no database at {relative}")
+        return open_store(path)
+
+    async def blocking(self, function: Callable[[], Any]) -> Any:
+        """Run `function` in a worker thread, turning tracker errors into HTTP errors with their message."""
+        try:
+            return await IOLoop.current().run_in_executor(None, function)
+        except RunNotFound as exc:
+            raise web.HTTPError(404, str(exc)) from None
+        except InvalidArgument as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        except SchemaTooNew as exc:
+            raise web.HTTPError(409, str(exc)) from None
+        except StoreError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        except TrackerError as exc:
+            raise web.HTTPError(500, str(exc)) from None
+
+    def float_argument(self, name: str) -> float | None:
+        raw = self.get_query_argument(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return float(raw)
+        except ValueError:
+            raise web.HTTPError(400, f"{name} must be a number (seconds since the epoch)") from None
+
+    def int_argument(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit():
+            raise web.HTTPError(400, f"{name} must be a whole number")
+        return min(max(int(raw), low), high)
+
+    def list_argument(self, name: str) -> list[str]:
+        """`?tag=a&tag=b` and `?tag=a,b` alike."""
+        return [
+            part.strip() for raw in self.get_query_arguments(name) for part in raw.split(",") if part.strip()
+        ]
+
+    def render(self, renderer: Callable[..., str], *args: Any) -> str:
+        """Call a card renderer; its failures become 501 (a missing part) or 500, each with a message."""
+        try:
+            return renderer(*args)
+        except TrackerError:
+            raise
+        except ImportError as exc:
+            raise web.HTTPError(501, f"HTML cards need a part that is not installed: {exc}") from None
+        except Exception as exc:
+            self.log.exception("jupyter-tracker: the card could not be made")
+            raise web.HTTPError(500, f"the card could not be made: {type(exc).__name__}: {exc}") from None
+
+    def finish_json(self, payload: Any) -> None:
+        self.finish(json.dumps(payload, allow_nan=False))
+
+    def finish_html(self, html: str) -> None:
+        self.finish(html, set_content_type="text/html; charset=UTF-8")
+
+
+class RunsHandler(TrackerHandler):
+    """GET runs?db=&project=&status=&tag=&q=&since=&limit= -> {db, exists, now, full, runs, ids}."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        path, relative = self.db_path()
+        since = self.float_argument("since")
+        project = self.get_query_argument("project", "").strip() or None
+        statuses = self.list_argument("status")
+        unknown = sorted(set(statuses) - set(STATUSES))
+        if unknown:
+            raise web.HTTPError(
+                400, f"unknown status {', '.join(unknown)}: choose from {', '.join(STATUSES)}"
+            )
+        tags = self.list_argument("tag")
+        terms = self.get_query_argument("q", "").lower().split()
+        limit = self.int_argument("limit", 0, 0, 1_000_000) or None
+
+        def work() -> dict:
+            now = time.time()  # taken before reading: the next `since` misses nothing written meanwhile
+            reply = {
+                "db": relative,
+                "exists": path.is_file(),
+                "now": now,
+                "full": since is None,
+                "runs": [],
+                "ids": [],
+            }
+            if not reply["exists"]:
+                return reply
+            store = open_store(path)
+            runs = store.list_runs(project=project, status=statuses or None, tags=tags or None)
+            if terms:
+                runs = [run for run in runs if matches_text(run, terms)]
+            runs = runs[:limit] if limit else runs
+            reply["ids"] = [run.id for run in runs]
+            if since is not None:
+                runs = [run for run in runs if changed_since(run, since, now)]
+            summaries = store.summaries([run.id for run in runs])
+            reply["runs"] = [run_row(run, summaries.get(run.id, {})) for run in runs]
+            return reply
+
+        self.finish_json(await self.blocking(work))
+
+
+def changed_since(run, since: float, now: float) -> bool:
+    """Whether a client that saw the runs at `since` needs this run again."""
+    if run.status == RUNNING or activity(run) >= since - SINCE_SLACK_SECONDS:
+        return True
+    # A run turns crashed without any write (its process died or went silent): resend recent ones.
+    last_sign = run.heartbeat or run.started or run.created
+    return run.status == CRASHED and run.ended is None and last_sign >= now - STALE_AFTER_SECONDS - 30
+
+
+class RunHandler(TrackerHandler):
+    """GET runs/REF?db= -> one run (REF: id, uuid or name) with every metric summary and recent events."""
+
+    @web.authenticated
+    async def get(self, ref: str) -> None:
+        store = self.open_db()
+
+        def work() -> dict:
+            run = store.find_run(ref)
+            summary = store.summaries([run.id]).get(run.id, {})
+            return run_detail(run, summary, store.events(run.id)[-MAX_EVENTS:])
+
+        self.finish_json(await self.blocking(work))
+
+
+class MetricsHandler(TrackerHandler):
+    """GET runs/REF/metrics?db=&keys=a,b&max_points=2000 -> downsampled series per key."""
+
+    @web.authenticated
+    async def get(self, ref: str) -> None:
+        store = self.open_db()
+        keys = self.list_argument("keys") or None
+        max_points = self.int_argument("max_points", DEFAULT_MAX_POINTS, 4, 1_000_000)
+
+        def work() -> dict:
+            run = store.find_run(ref)
+            return {
+                "run": run.id,
+                "max_points": max_points,
+                "series": series(store.points(run.id, keys), max_points),
+            }
+
+        self.finish_json(await self.blocking(work))
+
+
+class CardHandler(TrackerHandler):
+    """GET runs/REF/card?db= -> the run's self-contained HTML card."""
+
+    @web.authenticated
+    async def get(self, ref: str) -> None:
+        store = self.open_db()
+        run_card_html = import_export("run_card_html")
+
+        def work() -> str:
+            return self.render(run_card_html, store, store.find_run(ref).id)
+
+        self.finish_html(await self.blocking(work))
+
+
+class CompareHandler(TrackerHandler):
+    """GET compare?db=&ids=1,2,3 -> the comparison card of those runs (HTML)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        parts = self.list_argument("ids")
+        if not all(part.isdigit() for part in parts) or len(set(parts)) < 2:
+            raise web.HTTPError(400, "ids must list at least two run ids, e.g. ids=3,4")
+        ids = list(dict.fromkeys(int(part) for part in parts))
+        store = self.open_db()
+        comparison_html = import_export("comparison_html")
+
+        def work() -> str:
+            missing = sorted(set(ids) - {run.id for run in store.list_runs(ids=ids)})
+            if missing:
+                raise RunNotFound(f"no run with id {', '.join(map(str, missing))} in {store.path.name}")
+            return self.render(comparison_html, store, ids)
+
+        self.finish_html(await self.blocking(work))
+
+
+def import_export(name: str) -> Callable:
+    """A renderer from jupyter_tracker.export, imported on first use; 501 when it is unavailable."""
+    try:
+        return getattr(importlib.import_module(EXPORT_MODULE), name)
+    except (ImportError, AttributeError) as exc:
+        raise web.HTTPError(
+            501, f"HTML cards are not available in this installation ({EXPORT_MODULE}.{name}: {exc})"
+        ) from None
+
+
+def setup_handlers(web_app) -> None:
+    """Add the API routes under the server's base URL."""
+    base = url_path_join(web_app.settings["base_url"], API)
+    ref = r"(?P<ref>[^/]+)"
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "runs"), RunsHandler),
+            (url_path_join(base, "runs", ref), RunHandler),
+            (url_path_join(base, "runs", ref, "metrics"), MetricsHandler),
+            (url_path_join(base, "runs", ref, "card"), CardHandler),
+            (url_path_join(base, "compare"), CompareHandler),
+        ],
+    )
