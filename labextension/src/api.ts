@@ -1,0 +1,122 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** Per-key summary of a run's metric, as the server sends it. */
+export interface IMetricSummary {
+  last: number | string | null;
+  min: number | string | null;
+  max: number | string | null;
+  last_step: number | null;
+  count: number;
+}
+
+/** One run, as listed by `GET /jupyter-tracker/api/runs`. */
+export interface IRun {
+  id: number;
+  uuid: string;
+  name: string;
+  project: string;
+  status: string;
+  created: number;
+  started: number | null;
+  ended: number | null;
+  heartbeat: number | null;
+  duration: number | null;
+  description: string | null;
+  notebook: string | null;
+  tags: string[];
+  params: Record<string, unknown>;
+  metrics: Record<string, IMetricSummary>;
+  metric_count: number;
+  last_step: number | null;
+}
+
+/** The answer of `GET /jupyter-tracker/api/runs`. */
+export interface IRunsReply {
+  /** The database path, relative to the server root. */
+  db: string;
+  exists: boolean;
+  /** Server time of the answer: the `since` of the next incremental request. */
+  now: number;
+  /** False when only runs changed since `since` were sent. */
+  full: boolean;
+  runs: IRun[];
+  /** Every run id matching the filters: ids missing here were deleted. */
+  ids: number[];
+}
+
+/** An error answered by the server, with its message. */
+export class TrackerApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+const API = 'jupyter-tracker/api';
+
+function buildUrl(
+  settings: ServerConnection.ISettings,
+  path: string,
+  query: Record<string, string | number | undefined | null>
+): string {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') {
+      params[key] = String(value);
+    }
+  }
+  const search = URLExt.objectToQueryString(params);
+  return URLExt.join(settings.baseUrl, API, path) + search;
+}
+
+/** GET a path of the tracker API; ServerConnection adds the token and XSRF header. */
+async function request(
+  path: string,
+  query: Record<string, string | number | undefined | null>,
+  settings = ServerConnection.makeSettings()
+): Promise<Response> {
+  const url = buildUrl(settings, path, query);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, {}, settings);
+  } catch {
+    throw new TrackerApiError('The Jupyter server cannot be reached.', 0);
+  }
+  if (!response.ok) {
+    let message = response.statusText || `HTTP ${response.status}`;
+    try {
+      const body = await response.json();
+      message = body.message || message;
+    } catch {
+      // Not JSON: keep the status text.
+    }
+    throw new TrackerApiError(message, response.status);
+  }
+  return response;
+}
+
+export async function fetchRuns(
+  db: string,
+  since?: number | null
+): Promise<IRunsReply> {
+  const response = await request('runs', { db, since });
+  return (await response.json()) as IRunsReply;
+}
+
+export async function fetchCardHtml(db: string, run: string): Promise<string> {
+  const response = await request(`runs/${encodeURIComponent(run)}/card`, {
+    db
+  });
+  return response.text();
+}
+
+export async function fetchComparisonHtml(
+  db: string,
+  ids: number[]
+): Promise<string> {
+  const response = await request('compare', { db, ids: ids.join(',') });
+  return response.text();
+}
