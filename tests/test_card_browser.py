@@ -107,6 +107,14 @@ def test_cards_render_offline_with_interactive_charts(browser, db, tmp_path):
     phone.shot("card-phone.png")
     phone.close()
 
+    # Scripts off (a mail client's preview, a locked-down viewer): the static SVG of every chart shows.
+    context = browser.new_context(java_script_enabled=False, offline=True)
+    static = context.new_page()
+    static.goto(card.as_uri())
+    assert static.locator(".chart-static svg").count() == len(states)
+    assert all(static.locator(".chart-static svg").nth(i).is_visible() for i in range(len(states)))
+    context.close()
+
     compared = Visit(browser, comparison)
     states = compared.chart_states()
     assert len(states) == 3 and all(state == ["interactive", True] for state in states), states
@@ -128,3 +136,13 @@ def test_user_text_never_runs_as_script(browser, db, tmp_path):
     visit.page.hover(".chart-live svg")  # tooltips render user text too
     assert visit.dialogs == [] and visit.requests == []
     visit.close()
+
+    _, plain = make_run(db, name="plain", system=False)
+    compared = Visit(
+        browser, export.export_comparison(store, [run_id, plain], tmp_path / "evil-compare.html")
+    )
+    assert compared.dialogs == [] and compared.requests == []
+    assert compared.page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
+    assert compared.page.evaluate("document.scripts.length") == 4
+    assert all(state == ["interactive", True] for state in compared.chart_states())
+    compared.close()

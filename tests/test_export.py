@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 import time
 from importlib import resources
 
@@ -215,3 +217,39 @@ def test_card_of_20_metrics_by_5000_steps_stays_small(db, tmp_path, capsys):
     with capsys.disabled():
         print(f"\n20 metrics x 5,000 steps: HTML card {html / 1e6:.2f} MB, JSON card {data / 1e6:.2f} MB")
     assert html < 3_000_000
+
+
+def test_cli_exports_a_card_and_a_comparison(db, tmp_path):
+    store, first = make_run(db, name="small")
+    make_run(db, name="large", system=False)
+
+    def cli(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter_tracker.cli", "export", *args, "--db", str(db)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    printed = cli("small", "--format", "json")
+    assert printed == str(tmp_path / "mnist-small.card.json")
+    export.validate_card(json.loads((tmp_path / "mnist-small.card.json").read_text()))
+    printed = cli("--compare", "small", "large", "-o", "both.html")
+    assert (
+        printed == str(tmp_path / "both.html") and "2 runs compared" in (tmp_path / "both.html").read_text()
+    )
+
+
+def test_a_run_with_nothing_logged_still_makes_a_card(db, tmp_path):
+    with start_run(name="empty", db=db, system=False) as run:
+        pass
+    card = export.run_card(run.store, run.id)
+    export.validate_card(card)
+    assert card["metrics"]["series"] == [] and "hardware" not in card["system"]
+    page = export.export_run(run.store, run.id, tmp_path / "empty.html").read_text()
+    assert 'id="metrics"' not in page and 'id="jt-charts"' not in page and "vegaEmbed=" not in page
+    copy = export.import_card(tmp_path / "empty.html", db=tmp_path / "other.db")
+    assert copy.name == "empty" and copy.status == "finished"

@@ -60,7 +60,10 @@ def comparison_html(store, run_ids) -> str:
     """The HTML comparison of several runs: parameters side by side, metric summaries, overlaid charts."""
     from .compare import render_comparison
 
-    return render_comparison(build_comparison_card(store, _ids(run_ids), max_points=CHART_POINTS))
+    ids = _ids(run_ids)
+    # Each chart holds every run: fewer points per run keeps a comparison of many runs light.
+    points = max(150, min(CHART_POINTS, 2400 // len(ids)))
+    return render_comparison(build_comparison_card(store, ids, max_points=points))
 
 
 def export_run(store, run_id: int, path=None, format: str | None = None) -> Path:

@@ -41,8 +41,8 @@ const embedOptions = {
 };
 
 async function renderCharts() {
-  if (typeof window.vegaEmbed !== "function") return;
-  for (const [id, packed] of Object.entries(specs)) {
+  const embed = window.vegaEmbed;
+  for (const [id, packed] of Object.entries(typeof embed === "function" ? specs : {})) {
     const box = document.getElementById(id);
     if (!box) continue;
     const spec = inflate(packed);
@@ -51,7 +51,7 @@ async function renderCharts() {
       spec.autosize = { type: "fit-x", contains: "padding" };
     }
     try {
-      await window.vegaEmbed(box.querySelector(".chart-live"), spec, embedOptions);
+      await embed(box.querySelector(".chart-live"), spec, embedOptions);
       box.dataset.state = "interactive";
     } catch (error) {
       box.dataset.state = "static";
