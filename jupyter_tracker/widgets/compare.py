@@ -1,17 +1,124 @@
-"""Comparison widget (placeholder while being built)."""
+"""The comparison widget: a sortable, filterable run table and an overlay chart of the selected runs.
+
+Sorting, filtering, selection and the highlighting of differing params happen in the browser. Series for
+the overlay come with the widget for the first selection; others are asked for by a message and
+answered from `Comparison.series` (through the Store, never SQL here).
+"""
 
 from __future__ import annotations
+
+import math
 
 import anywidget
 import traitlets
 
+from .. import chart_specs
+from ..charts import PALETTE
 from .assets import css, esm
+
+PRESELECT = 5
 
 
 class ComparisonWidget(anywidget.AnyWidget):
     _esm = traitlets.Unicode().tag(sync=True)
     _css = traitlets.Unicode().tag(sync=True)
     kind = traitlets.Unicode("compare").tag(sync=True)
+    columns = traitlets.List().tag(sync=True)
+    rows = traitlets.List().tag(sync=True)
+    metrics = traitlets.List().tag(sync=True)
+    selected = traitlets.List().tag(sync=True)
+    series = traitlets.Dict().tag(sync=True)
+    specs = traitlets.Dict().tag(sync=True)
 
     def __init__(self, comparison, **kwargs):
-        super().__init__(_esm=esm(), _css=css(), **kwargs)
+        self.comparison = comparison
+        selected = comparison.runs[:PRESELECT]
+        metrics = list(comparison.metrics)
+        series = {}
+        if metrics and selected:
+            series = {metrics[0]: self._series_rows(metrics[0], selected)}
+        super().__init__(
+            _esm=esm(),
+            _css=css(),
+            columns=table_columns(comparison.frame),
+            rows=table_rows(comparison.frame),
+            metrics=metrics,
+            selected=selected,
+            series=series,
+            specs={
+                "overlay": {
+                    "step": chart_specs.overlay_spec("step"),
+                    "time": chart_specs.overlay_spec("time"),
+                },
+                "palette": PALETTE,
+            },
+            **kwargs,
+        )
+        self.on_msg(self._on_message)
+
+    def _series_rows(self, metric: str, runs) -> dict:
+        frame = self.comparison.series(metric, runs)
+        out: dict[str, list] = {str(run): [] for run in runs}
+        steps, values, times = frame["step"].to_numpy(), frame["value"].to_numpy(), frame["time"].to_numpy()
+        for run, step, value, when in zip(frame["run"].to_numpy(), steps, values, times, strict=True):
+            if math.isfinite(value):
+                out[str(run)].append([int(step), float(value), float(when) * 1000.0])
+        return out
+
+    def _on_message(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict) or content.get("type") != "series":
+            return
+        metric = str(content.get("metric", ""))
+        known = set(self.comparison.runs)
+        runs = [int(r) for r in content.get("runs", []) if int(r) in known]
+        if metric not in self.comparison.metrics or not runs:
+            return
+        try:
+            data = self._series_rows(metric, runs)
+        except Exception as exc:  # answer, so the browser stops waiting
+            self.send({"type": "series", "metric": metric, "data": {}, "error": str(exc)})
+            return
+        self.send({"type": "series", "metric": metric, "data": data})
+
+
+def table_columns(frame) -> list[dict]:
+    """Column descriptions for the browser: id, label, group (run/params/metric name), kind."""
+    columns = []
+    for column in frame.columns:
+        if column.startswith("params."):
+            columns.append({"id": column, "label": column[7:], "group": "params", "kind": "value"})
+        elif column.startswith("metrics."):
+            metric, stat = column[8:].rsplit(".", 1)
+            columns.append({"id": column, "label": stat, "group": metric, "kind": "number", "metric": metric})
+        elif column != "project" or frame["project"].nunique() > 1:
+            kind = {"started": "date", "duration": "duration", "status": "status", "id": "number"}.get(
+                column, "text"
+            )
+            columns.append({"id": column, "label": column, "group": "run", "kind": kind})
+    return columns
+
+
+def table_rows(frame) -> list[dict]:
+    """Rows as JSON-safe dicts: times in epoch ms, NaN as null."""
+    records = []
+    started = frame["started"]
+    ms = (started.astype("int64") // 1_000_000).tolist() if len(frame) else []
+    data = frame.drop(columns=["started"]).to_dict("records")
+    for record, when, is_null in zip(data, ms, started.isna().tolist(), strict=True):
+        clean = {k: _json(v) for k, v in record.items()}
+        clean["started"] = None if is_null else when
+        records.append(clean)
+    return records
+
+
+def _json(value):
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bool | int | str):
+        return value
+    item = getattr(value, "item", None)
+    if item is not None:
+        return _json(item())
+    return str(value)

@@ -1,0 +1,110 @@
+"""The live panel and the comparison in a real IPython kernel (nbclient): what a saved notebook carries."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from notebooks import execute, make_notebook, outputs_text
+
+pytestmark = pytest.mark.kernel
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+RUN_CELL = """\
+import math, time
+import jupyter_tracker
+from jupyter_tracker.display import show_run
+run = jupyter_tracker.start_run(name="nb-run", project="nb", params={"lr": 0.1, "layers": [8, 4]},
+                                tags="demo", system=False)
+live = show_run(run)
+for i in range(300):
+    run.log(loss=math.exp(-i / 50), acc=i / 300)
+    if i == 150:
+        run.log_event("loss plateau", "warning", alert="plateau")
+    if i % 100 == 0:
+        time.sleep(0.3)
+print("user output stays")
+run.finish()
+live.finish()
+"""
+
+
+def widget_outputs(cell):
+    return [out for out in cell.outputs if "data" in out and WIDGET in out.data]
+
+
+def test_run_cell_carries_widget_and_static_fallback(tmp_path):
+    nb = execute(
+        make_notebook(RUN_CELL, "from jupyter_tracker.comparison import compare\ncompare(project='nb')"),
+        tmp_path,
+        db=tmp_path / "t.db",
+    )
+    run_cell, compare_cell = nb.cells
+
+    (panel,) = widget_outputs(run_cell)
+    data = panel.data
+    assert {WIDGET, "text/html", "image/png", "text/plain"} <= set(data)
+    model_id = data[WIDGET]["model_id"]
+    html = data["text/html"]
+    assert "nb-run" in html and "finished" in html and "data:image/png;base64," in html
+    assert "loss plateau" in html  # the alert is in the fallback too
+    assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
+    assert "nb-run" in data["text/plain"] and "finished" in data["text/plain"]
+    # The user's print is a stream output of its own, never mixed into the panel.
+    streams = [out.text for out in run_cell.outputs if out.output_type == "stream"]
+    assert streams == ["user output stays\n"]
+
+    # The widget's saved state keeps the final status and the whole (downsampled) history.
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
+    assert state["info"]["status"] == "finished"
+    assert state["summary"]["loss"]["count"] == 300
+    assert state["summary"]["acc"]["max"] == pytest.approx(299 / 300)
+    assert len(state["snapshot"]["series"]["loss"]) == 300
+    assert state["params"] == {"lr": 0.1, "layers": [8, 4]}
+    assert [e[2] for e in state["events"]] == ["loss plateau"]
+
+    (comparison,) = widget_outputs(compare_cell) or [None]
+    assert comparison is not None, outputs_text(compare_cell)
+    assert {WIDGET, "text/html", "image/png"} <= set(comparison.data)
+    assert "nb-run" in comparison.data["text/html"]
+
+
+def test_magic_panel_and_no_panel(tmp_path):
+    cells = [
+        "%load_ext jupyter_tracker",
+        "%%track_run name=magic lr=0.5 --no-system\nfor i in range(20):\n    run.log(loss=1 / (i + 1))",
+        "%%track_run name=quiet --no-panel --no-system\nrun.log(loss=1.0)",
+        "%%track_run name=boom --no-system\nrun.log(loss=1.0)\nraise ValueError('diverged')",
+    ]
+    nb = execute(make_notebook(*cells), tmp_path, db=tmp_path / "t.db", allow_errors=True)
+    (panel,) = widget_outputs(nb.cells[1])
+    assert "magic" in panel.data["text/html"]
+    assert not widget_outputs(nb.cells[2])
+    (failed,) = widget_outputs(nb.cells[3])
+    assert "failed" in failed.data["text/plain"] and "diverged" in failed.data["text/html"]
+    assert any(out.output_type == "error" for out in nb.cells[3].outputs)
+
+
+def test_terminal_ipython_prints_a_text_summary(tmp_path):
+    """Outside a kernel (no comms) there is no widget: finish() prints a short summary."""
+    import subprocess
+    import sys
+
+    script = (
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "import jupyter_tracker\n"
+        "from jupyter_tracker.display import show_run\n"
+        f"run = jupyter_tracker.start_run(name='term', project='t', db={str(tmp_path / 't.db')!r}, system=False)\n"
+        "live = show_run(run)\n"
+        "run.log(loss=0.25)\nrun.log(loss=0.5)\n"
+        "run.finish(); live.finish()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "term" in out.stdout and "finished" in out.stdout
+    assert "loss" in out.stdout and "0.5" in out.stdout
+    assert "widget" not in out.stdout.lower()
+    json.dumps(out.stdout)
