@@ -19,7 +19,7 @@ _HIGHER = re.compile(r"acc|f1|auc|precision|recall|score|bleu|rouge|iou|map|dice
 
 
 def labels(cards: list[dict]) -> list[str]:
-    """One label per run: its name, with the project or id added where names repeat."""
+    """One label per run: its name, with the id added where names repeat."""
     names = [c["run"]["name"] for c in cards]
     result = []
     for card, name in zip(cards, names, strict=True):
@@ -53,7 +53,7 @@ def render_comparison(comparison: dict) -> str:
     )
     body = "\n".join(
         [hero, toc(shown), '<main class="wrap">', *(section(*part) for part in shown), "</main>"]
-        + [footer({**comparison, "run": {"uuid": " ".join(c["run"]["uuid"][:8] for c in cards)}})]
+        + [footer(comparison, ", ".join(c["run"]["uuid"][:8] for c in cards))]
     )
     download = f"comparison-{safe_name('-'.join(names))[:60]}.card.json"
     return document(
@@ -77,8 +77,8 @@ def runs_table(cards, names, colors) -> str:
         tags = "".join(f'<span class="tag">{esc(t)}</span> ' for t in run["tags"])
         rows.append(
             f"<tr><td>{_swatch(color)}<b>{esc(name)}</b></td><td>{esc(run['project'])}</td>"
-            f"<td>{status_pill(run['status'])}</td><td>{esc(fmt.date(timing['started']))}</td>"
-            f'<td class="num">{esc(fmt.duration(timing["duration"]))}</td><td>{tags}</td></tr>'
+            f'<td>{status_pill(run["status"])}</td><td class="nowrap">{esc(fmt.date(timing["started"]))}</td>'
+            f'<td class="num">{esc(fmt.duration(timing["duration"]))}</td><td class="nowrap">{tags}</td></tr>'
         )
     head = "<tr><th>run</th><th>project</th><th>status</th><th>started</th><th class=num>duration</th><th>tags</th></tr>"
     return (

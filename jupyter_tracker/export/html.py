@@ -111,12 +111,13 @@ def header(card: dict) -> str:
     )
 
 
-def footer(card: dict) -> str:
-    run = card["run"]
+def footer(card: dict, runs: str | None = None) -> str:
+    """Export time, generator, the run's uuid (or `runs`, the uuids of a comparison) and the JSON button."""
+    ident = runs if runs is not None else card["run"]["uuid"]
     return (
         '<footer><div class="wrap">'
         f"<span>Exported {esc(fmt.exported(card['exported']))} with {esc(card['generator'])} · "
-        f'run <span class="mono">{esc(run["uuid"])}</span></span>'
+        f'run{"s" if runs else ""} <span class="mono">{esc(ident)}</span></span>'
         '<button type="button" data-action="download">Download data (JSON)</button>'
         "</div></footer>"
     )
