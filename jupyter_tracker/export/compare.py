@@ -19,12 +19,9 @@ _HIGHER = re.compile(r"acc|f1|auc|precision|recall|score|bleu|rouge|iou|map|dice
 
 
 def labels(cards: list[dict]) -> list[str]:
-    """One label per run: its name, with the id added where names repeat."""
-    names = [c["run"]["name"] for c in cards]
-    result = []
-    for card, name in zip(cards, names, strict=True):
-        result.append(name if names.count(name) == 1 else f"{name} #{card['run']['id']}")
-    return result
+    """One label per run, as the overlay charts name them: the name, with the id where names repeat."""
+    runs = pd.DataFrame({"run": [c["run"]["id"] for c in cards], "name": [c["run"]["name"] for c in cards]})
+    return charts.run_labels(runs).tolist()
 
 
 def render_comparison(comparison: dict) -> str:
