@@ -8,6 +8,7 @@ import pytest
 from jupyter_tracker.errors import NotADatabase, SchemaTooNew
 from jupyter_tracker.models import CRASHED, RUNNING
 from jupyter_tracker.store import SCHEMA_VERSION, Store, open_store
+from jupyter_tracker.store.schema import MIGRATIONS
 
 
 def _run(store, name="a", project="p", **fields):
@@ -20,7 +21,7 @@ def test_new_database_is_migrated_and_versioned(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     applied = conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert [name for (name,) in applied] == ["m001_initial"]
+    assert [name for (name,) in applied] == [name for name, _ in MIGRATIONS]
     store.close()
     Store(tmp_path / "sub" / "t.db").close()  # reopening an up-to-date file changes nothing
 

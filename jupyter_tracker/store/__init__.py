@@ -11,13 +11,14 @@ from pathlib import Path
 
 from .connection import Connection
 from .reads import Reads
+from .records import Records
 from .schema import SCHEMA_VERSION
 from .writes import Writes, dumps
 
 __all__ = ["Store", "open_store", "SCHEMA_VERSION", "dumps"]
 
 
-class Store(Writes, Reads):
+class Store(Writes, Reads, Records):
     """Reads and writes one database file; safe to share between threads of one process."""
 
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False):

@@ -82,9 +82,21 @@ _V1 = [
     )""",
 ]
 
+# log_extra(): the fields a run attaches to everything logged from a step/time on (cumulative per row);
+# alerts: when their state last changed (triggered_at stays the time they last fired).
+_V2 = [
+    """CREATE TABLE run_extras (
+        id INTEGER PRIMARY KEY, run INTEGER NOT NULL, step INTEGER NOT NULL, time REAL NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX run_extras_run ON run_extras (run, id)",
+    "ALTER TABLE alerts ADD COLUMN changed_at REAL",
+]
+
 # Append new migrations at the end; never edit a released one.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _V1),
+    ("m002_run_extras_alert_times", _V2),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -176,6 +176,7 @@ class Writes:
 
     def delete_run(self, run_id: int) -> None:
         with self.db.transaction() as conn:
-            for table in ("metrics", "metric_keys", "params", "tags", "events", "artifacts", "alerts"):
+            tables = ("metrics", "metric_keys", "params", "tags", "events", "artifacts", "alerts")
+            for table in (*tables, "run_extras"):
                 conn.execute(f"DELETE FROM {table} WHERE run = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))

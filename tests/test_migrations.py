@@ -1,0 +1,58 @@
+"""A database written by an older schema is upgraded in place, its data kept."""
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from jupyter_tracker.store import SCHEMA_VERSION, Store, schema
+
+
+def _version_1(path):
+    """A database exactly as the first schema left it, with one run in it."""
+    conn = sqlite3.connect(path)
+    migrations = Migrations(schema.MIGRATION_SET)
+    name, statements = schema.MIGRATIONS[0]
+
+    @migrations(name=name)
+    def apply(db):
+        for statement in statements:
+            db.execute(statement)
+
+    migrations.apply(sqlite_utils.Database(conn))
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO runs (id, uuid, project, name, status, created) VALUES (1, 'u1', 'p', 'old', 'finished', 1.5)"
+    )
+    conn.execute("INSERT INTO params (run, key, value) VALUES (1, 'lr', '0.1')")
+    conn.execute("INSERT INTO metric_keys (run, id, name) VALUES (1, 0, 'loss')")
+    conn.executemany(
+        "INSERT INTO metrics (run, key, step, time, value) VALUES (1, 0, ?, ?, ?)",
+        [(0, 2.0, 0.5), (1, 3.0, 0.25)],
+    )
+    conn.execute(
+        "INSERT INTO alerts (run, name, rule, state, triggered_at) VALUES (1, 'a', '{}', 'critical', 2.5)"
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
+    path = tmp_path / "v1.db"
+    _version_1(path)
+    store = Store(path)
+    conn = sqlite3.connect(path)
+    assert SCHEMA_VERSION == 2 and conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    applied = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    assert applied == ["m001_initial", "m002_run_extras_alert_times"]
+    info = store.get_run(1)
+    assert info.name == "old" and info.params == {"lr": 0.1}
+    assert store.points(1) == [("loss", 0, 0.5, 2.0), ("loss", 1, 0.25, 3.0)]
+    assert store.alert_rows([1]) == [
+        {"run": 1, "name": "a", "rule": {}, "state": "critical", "triggered_at": 2.5, "changed_at": None}
+    ]
+    store.add_extra(1, 0, 4.0, {"tag": "v1"})  # the new table is there
+    assert store.extras([1]) == {1: [(0, 4.0, {"tag": "v1"})]}
+    store.close()
+    conn.close()
+    Store(path).close()  # reopening the migrated file changes nothing
