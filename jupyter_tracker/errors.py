@@ -43,3 +43,7 @@ class NotADatabase(StoreError):
 
 class UnsafeArtifactName(TrackerError, ValueError):
     """An artifact name that would escape the artifact folder."""
+
+
+class CommandFailed(TrackerError):
+    """A command started with run.shell() exited with a non-zero status (or timed out)."""

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 
 from . import config
+from .artifacts import ArtifactReader
 from .models import RunInfo
 from .store import Store, open_store
 
@@ -17,7 +18,7 @@ def store_for(db: str | os.PathLike | Store | None = None) -> Store:
     return db if isinstance(db, Store) else open_store(config.db_path(db))
 
 
-class RunRecord:
+class RunRecord(ArtifactReader):
     """A stored run: read-only access to its params, tags, metrics, events and summary."""
 
     def __init__(self, store: Store, run_id: int):

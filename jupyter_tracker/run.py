@@ -17,7 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 
 from . import config, context, names
+from .alerts import AlertsMixin
+from .artifacts import ArtifactsMixin
+from .envtrack import EnvTrackMixin
 from .errors import InvalidArgument, InvalidMetric, InvalidParam, NoActiveRun, RunClosed, TrackerError
+from .extras import ExtrasMixin
+from .folders import FoldersMixin
 from .models import FAILED, FINISHED, INTERRUPTED, RUNNING
 from .query import RunRecord, store_for
 from .writer import BatchWriter
@@ -32,7 +37,7 @@ _open: list[Run] = []
 _open_lock = threading.Lock()
 
 
-class Run(RunRecord):
+class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin, RunRecord):
     """A run being recorded. Use as a context manager, or call `finish()` yourself."""
 
     def __init__(
@@ -331,6 +336,7 @@ def start_run(
         if metadata:
             store.merge_json(run_id, "metadata", dict(metadata))
     run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
+    run._track_environment()  # TRACKER_TRACK_* variables
     if resume is None:
         cwd = os.getcwd()
         run._writer.submit(lambda: _store_slow_context(store, run_id, cwd))

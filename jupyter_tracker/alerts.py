@@ -1,0 +1,267 @@
+"""Alerts: rules over a metric's recent points, or a pattern over events, checked off the caller's thread.
+
+Rules are evaluated on the run's writer thread after each written batch (through `Run.subscribe`), so
+`run.log()` pays nothing for them. A change of state is stored (ok/critical with its time), recorded as
+an event (level "critical" with extra {"alert": name, "state": "critical"}, or "info" with state "ok"
+when it clears), and handed to the optional `notify` callable on a thread of its own: whatever the
+callable does or raises never reaches the cell.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import InvalidArgument
+
+RULES = ("is above", "is below", "is outside range", "is inside range")
+SOURCES = ("metrics", "events")
+OK, CRITICAL = "ok", "critical"
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """What a `notify` callable receives when an alert changes state."""
+
+    run: str
+    alert: str
+    state: str
+    value: float | None
+    message: str
+    time: float
+
+
+class _Rule:
+    """One alert's definition and its evaluation state (touched only by the writer thread)."""
+
+    def __init__(self, name: str, spec: dict, notify: Callable | None):
+        self.name, self.spec, self.notify = name, spec, notify
+        self.window: deque = deque(maxlen=spec["window"])
+        self.seen = 0
+        self.state = OK
+        self.pattern = re.compile(spec["pattern"]) if spec["source"] == "events" else None
+
+    def feed(self, item, when: float):
+        """Take one value (or event message); returns (new state, window value, time) on a change."""
+        if self.pattern is not None:
+            self.window.append(self.pattern.search(item) is not None)
+        elif math.isnan(item):  # NaN has no order: it neither raises nor clears an alert
+            return None
+        else:
+            self.window.append(item)
+        self.seen += 1
+        if self.seen % self.spec["frequency"]:
+            return None
+        if self.pattern is not None:
+            value = float(sum(self.window))
+            critical = value > 0
+        else:
+            value = sum(self.window) / len(self.window)
+            critical = _breaks(self.spec, value)
+        state = CRITICAL if critical else OK
+        if state == self.state:
+            return None
+        self.state = state
+        return state, value, when
+
+    def describe(self, state: str, value: float) -> str:
+        spec = self.spec
+        if self.pattern is not None:
+            if state == CRITICAL:
+                return f"alert {self.name!r}: an event matched /{spec['pattern']}/"
+            return f"alert {self.name!r} back to ok: no event matched /{spec['pattern']}/ in the last {spec['window']}"
+        n = len(self.window)
+        if spec["rule"] in ("is above", "is below"):
+            bound = f"{spec['threshold']:g}"
+        else:
+            bound = f"[{spec['range_low']:g}, {spec['range_high']:g}]"
+        where = f"{spec['metric']} averaged {value:.6g} over the last {n} point{'s' * (n != 1)}"
+        if state == CRITICAL:
+            return f"alert {self.name!r}: {where}, which {spec['rule']} {bound}"
+        return f"alert {self.name!r} back to ok: {where} (rule: {spec['rule']} {bound})"
+
+
+def _breaks(spec: dict, value: float) -> bool:
+    rule = spec["rule"]
+    if rule == "is above":
+        return value > spec["threshold"]
+    if rule == "is below":
+        return value < spec["threshold"]
+    inside = spec["range_low"] <= value <= spec["range_high"]
+    return inside if rule == "is inside range" else not inside
+
+
+def alert_spec(
+    source: str,
+    metric: str | None,
+    rule: str | None,
+    threshold: float | None,
+    range_low: float | None,
+    range_high: float | None,
+    window: int,
+    frequency: int,
+    pattern: str | None,
+) -> dict:
+    """Validate an alert's arguments and return its stored definition."""
+    if source not in SOURCES:
+        raise InvalidArgument(f"alert source must be 'metrics' or 'events', got {source!r}")
+    for label, number in (("window", window), ("frequency", frequency)):
+        if type(number) is not int or number < 1:
+            raise InvalidArgument(f"alert {label} is a number of points, at least 1; got {number!r}")
+    spec = {"source": source, "window": window, "frequency": frequency}
+    if source == "events":
+        if not isinstance(pattern, str) or not pattern:
+            raise InvalidArgument("an events alert needs pattern='regular expression'")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise InvalidArgument(f"alert pattern {pattern!r} is not a regular expression: {exc}") from None
+        return {**spec, "pattern": pattern}
+    if not isinstance(metric, str) or not metric:
+        raise InvalidArgument("a metrics alert needs metric='<metric key>'")
+    if rule not in RULES:
+        raise InvalidArgument(f"alert rule must be one of {', '.join(map(repr, RULES))}; got {rule!r}")
+    if rule in ("is above", "is below"):
+        if not _is_number(threshold):
+            raise InvalidArgument(f"rule {rule!r} needs a numeric threshold=")
+        return {**spec, "metric": metric, "rule": rule, "threshold": float(threshold)}
+    if not (_is_number(range_low) and _is_number(range_high)) or range_low > range_high:
+        raise InvalidArgument(f"rule {rule!r} needs numeric range_low <= range_high")
+    return {
+        **spec,
+        "metric": metric,
+        "rule": rule,
+        "range_low": float(range_low),
+        "range_high": float(range_high),
+    }
+
+
+def _is_alert_event(extra) -> bool:
+    if isinstance(extra, str):
+        if '"alert' not in extra:  # cheap test first: most events are not alerts
+            return False
+        extra = json.loads(extra)
+    return isinstance(extra, dict) and ("alert" in extra or "alert_notify" in extra)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+
+
+class AlertsMixin:
+    """Alerts of a running Run. Expects `_store`, `id`, `name`, `log_event`, `subscribe`."""
+
+    def add_alert(
+        self,
+        name: str,
+        source: str = "metrics",
+        *,
+        metric: str | None = None,
+        rule: str | None = None,
+        threshold: float | None = None,
+        range_low: float | None = None,
+        range_high: float | None = None,
+        window: int = 5,
+        frequency: int = 1,
+        pattern: str | None = None,
+        notify: Callable[[AlertChange], object] | None = None,
+    ) -> dict:
+        """Watch a metric or the events; adding a name again replaces that alert.
+
+        Metrics: the mean of the metric's last `window` points (fewer at the start; NaN skipped) is
+        tested against `rule` ('is above'/'is below' `threshold`, 'is outside range'/'is inside range'
+        `range_low`..`range_high`) every `frequency` points. Events (`source="events"`): critical while
+        any of the last `window` events matches the regular expression `pattern` (alert events excepted).
+        `notify(change)` gets an AlertChange on each change of state, on a thread of its own."""
+        if not isinstance(name, str) or not name:
+            raise InvalidArgument("an alert needs a name")
+        if notify is not None and not callable(notify):
+            raise InvalidArgument("notify must be a callable (or None)")
+        spec = alert_spec(source, metric, rule, threshold, range_low, range_high, window, frequency, pattern)
+        self._store.put_alert(self.id, name, {**spec, "notify": notify is not None}, time.time())
+        rules = dict(getattr(self, "_alert_rules", None) or {})
+        first = not rules
+        rules[name] = _Rule(name, spec, notify)
+        self._alert_rules = rules  # replaced whole: the writer thread reads it without a lock
+        if first:
+            self.subscribe(self._check_alerts)
+        return dict(spec)
+
+    def alerts(self):
+        """DataFrame of the run's alerts: name, source, state, triggered_at, changed_at, rule."""
+        import pandas as pd
+
+        rows = [
+            {
+                "name": row["name"],
+                "source": row["rule"].get("source"),
+                "state": row["state"],
+                "triggered_at": row["triggered_at"],
+                "changed_at": row["changed_at"],
+                "rule": row["rule"],
+            }
+            for row in self._store.alert_rows([self.id])
+        ]
+        columns = ["name", "source", "state", "triggered_at", "changed_at", "rule"]
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        for column in ("triggered_at", "changed_at"):
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+        return frame
+
+    def _check_alerts(self, points: list, events: list, status: str) -> None:
+        """Writer-thread listener: feed the batch to every rule and act on each change of state."""
+        rules = self._alert_rules
+        changes = []
+        by_metric: dict[str, list[_Rule]] = {}
+        watch_events = []
+        for rule in rules.values():
+            if rule.pattern is None:
+                by_metric.setdefault(rule.spec["metric"], []).append(rule)
+            else:
+                watch_events.append(rule)
+        if by_metric and points:
+            for key, _step, value, when in points:
+                for rule in by_metric.get(key, ()):
+                    change = rule.feed(value, when)
+                    if change:
+                        changes.append((rule, *change))
+        if watch_events and events:
+            for when, _level, message, extra in events:
+                if _is_alert_event(extra):  # never match the alerts' own events
+                    continue
+                for rule in watch_events:
+                    change = rule.feed(message, when)
+                    if change:
+                        changes.append((rule, *change))
+        for rule, state, value, when in changes:
+            self._alert_changed(rule, state, value, when)
+
+    def _alert_changed(self, rule: _Rule, state: str, value: float, when: float) -> None:
+        message = rule.describe(state, value)
+        self._store.set_alert_state(self.id, rule.name, state, when)
+        level = "critical" if state == CRITICAL else "info"
+        self.log_event(message, level, timestamp=when, alert=rule.name, state=state, value=value)
+        if rule.notify is not None:
+            change = AlertChange(self.name, rule.name, state, value, message, when)
+            threading.Thread(
+                target=self._notify_alert, args=(rule.notify, change), name=f"alert-{rule.name}", daemon=True
+            ).start()
+
+    def _notify_alert(self, notify: Callable, change: AlertChange) -> None:
+        try:
+            notify(change)
+        except Exception as exc:
+            try:
+                self.log_event(
+                    f"alert {change.alert!r}: notify callback failed: {type(exc).__name__}: {exc}",
+                    "warning",
+                    alert_notify=change.alert,
+                )
+            except Exception:
+                pass

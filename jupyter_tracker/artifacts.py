@@ -1,0 +1,366 @@
+"""Files, Python objects and dataset fingerprints kept with a run.
+
+Files are copied into ``<database folder>/artifacts/<run uuid>/<name>``, streamed in chunks while their
+size and sha256 are computed, so large files never sit in memory. Names are confined to the run's
+folder: ``..`` parts, absolute paths, drive letters and symbolic links pointing out are refused with
+UnsafeArtifactName. Each file lands under a temporary name first and is moved into place when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import pickle
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InvalidArgument, RunClosed, TrackerError, UnsafeArtifactName
+from .models import RUNNING, Artifact
+
+CATEGORIES = ("code", "input", "output")
+CHUNK_BYTES = 1 << 20
+PICKLE_MIME = "application/x-python-pickle"
+ARTIFACTS_FOLDER = "artifacts"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def artifact_root(store) -> Path:
+    """The folder beside the database that holds every run's artifact files."""
+    return store.path.parent / ARTIFACTS_FOLDER
+
+
+def safe_name(name: object) -> str:
+    """`name` as a clean relative path with '/' separators, or UnsafeArtifactName saying why not."""
+    text = os.fspath(name) if isinstance(name, os.PathLike) else name
+    if not isinstance(text, str) or not text.strip():
+        raise UnsafeArtifactName(f"artifact names must be non-empty strings, got {name!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise UnsafeArtifactName(f"artifact name {text!r} contains a control character")
+    slashed = text.replace("\\", "/")
+    if slashed.startswith("/") or _DRIVE.match(slashed):
+        raise UnsafeArtifactName(
+            f"artifact name {text!r} is an absolute path, which would escape the artifact folder; "
+            "give a relative name (e.g. name='model.pt')"
+        )
+    parts = [part for part in slashed.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeArtifactName(
+            f"artifact name {text!r} contains '..', which would escape the artifact folder; "
+            "give a name inside it (or save with preserve_path=False)"
+        )
+    if not parts:
+        raise UnsafeArtifactName(f"artifact name {text!r} names no file")
+    return "/".join(parts)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def confined_path(store, run_uuid: str, name: str, *, create: bool = False) -> Path:
+    """Where artifact `name` of the run lives; refuses a path that leaves the run's folder on disk."""
+    root = artifact_root(store) / run_uuid
+    target = root.joinpath(*safe_name(name).split("/"))
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+    real_root = root.resolve()
+    # Check the deepest existing folder before creating anything: a symbolic link inside the run's folder
+    # could otherwise make mkdir create folders elsewhere.
+    existing = target.parent
+    while not existing.exists() and existing != root:
+        existing = existing.parent
+    if not _inside(existing.resolve(), real_root):
+        raise UnsafeArtifactName(f"artifact {name!r}: a symbolic link in {root} points outside it")
+    if create:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not _inside(target.parent.resolve(), real_root):
+            raise UnsafeArtifactName(f"artifact {name!r}: a symbolic link in {root} points outside it")
+    return target
+
+
+def stored_path(store, row: dict) -> Path:
+    """The file of a stored artifact row, checked to lie inside the artifact folder (rows may be imported)."""
+    root = artifact_root(store).resolve()
+    path = (store.path.parent / row["path"]).resolve()
+    if not _inside(path, root) or path == root:
+        raise UnsafeArtifactName(
+            f"artifact {row['name']!r} points outside {root} ({row['path']!r}); not read"
+        )
+    return path
+
+
+class _Sink:
+    """A file-like writer that hashes and counts what passes through it into a temporary file."""
+
+    def __init__(self, target: Path):
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+        self._file = os.fdopen(fd, "wb")
+        self._temporary = temporary
+        self._target = target
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self._hash.update(view)
+        self.size += view.nbytes
+        return self._file.write(view)
+
+    def commit(self) -> str:
+        self._file.close()
+        os.replace(self._temporary, self._target)
+        return self._hash.hexdigest()
+
+    def abort(self) -> None:
+        self._file.close()
+        try:
+            os.unlink(self._temporary)
+        except OSError:
+            pass
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _frame(rows: list[dict]):
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(
+        rows, columns=["name", "category", "path", "size", "sha256", "mime", "created"]
+    )
+    frame["created"] = pd.to_datetime(frame["created"], unit="s", utc=True)
+    return frame
+
+
+def load_stored(store, run_id: int, name: str, *, verify: bool = True):
+    """A pickled artifact as its object, any other artifact as the Path of its stored copy."""
+    row = store.artifact(run_id, safe_name(name))
+    if row is None:
+        known = ", ".join(r["name"] for r in store.artifacts(run_id)) or "none"
+        raise TrackerError(f"no artifact named {name!r} in this run (artifacts: {known})")
+    path = stored_path(store, row)
+    if not path.is_file():
+        raise TrackerError(f"artifact {name!r}: its file {path} is missing")
+    if verify and file_sha256(path) != row["sha256"]:
+        raise TrackerError(
+            f"artifact {name!r}: {path} changed since it was saved (sha256 differs); not loaded"
+        )
+    if row["mime"] != PICKLE_MIME:
+        return path
+    with open(path, "rb") as source:
+        return pickle.load(source)  # noqa: S301 - documented: only restore artifacts from sources you trust
+
+
+class ArtifactReader:
+    """Reading a run's artifacts back. Expects `self._store`, `self.id`."""
+
+    def artifacts(self):
+        """DataFrame of the run's artifacts: name, category, path, size, sha256, mime, created."""
+        return _frame(self._store.artifacts_in_order(self.id))
+
+    def load_artifact(self, name: str, *, verify: bool = True):
+        """An object saved with log_artifact() (unpickled), or the Path of a saved file.
+
+        Unpickling runs code: only load artifacts from sources you trust. The sha256 recorded at save time
+        is checked first (`verify=False` skips it)."""
+        return load_stored(self._store, self.id, name, verify=verify)
+
+    def restore_artifacts(self, names: Iterable[str] | None = None) -> list:
+        """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved.
+
+        Unpickling runs code: only restore artifacts from sources you trust."""
+        wanted = None if names is None else {safe_name(n) for n in names}
+        return [
+            load_stored(self._store, self.id, row["name"])
+            for row in self._store.artifacts_in_order(self.id)
+            if row["mime"] == PICKLE_MIME and (wanted is None or row["name"] in wanted)
+        ]
+
+
+class ArtifactsMixin(ArtifactReader):
+    """Saving files and objects with a running run. Expects the Run's `_store`, `id`, `uuid`, `status`."""
+
+    @contextmanager
+    def _artifact_writer(self, name: str, category: str, mime: str | None):
+        """Yield a file-like sink for artifact `name`; on success the file is moved in place and recorded."""
+        if self.status != RUNNING:
+            raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to save artifacts")
+        if category not in CATEGORIES:
+            raise InvalidArgument(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
+        name = safe_name(name)
+        target = confined_path(self._store, self.uuid, name, create=True)
+        sink = _Sink(target)
+        try:
+            yield sink
+            sha256 = sink.commit()
+        except BaseException:
+            sink.abort()
+            raise
+        row = {
+            "name": name,
+            "category": category,
+            "path": target.relative_to(self._store.path.parent).as_posix(),
+            "size": sink.size,
+            "sha256": sha256,
+            "mime": mime or mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "created": time.time(),
+        }
+        self._store.put_artifact(self.id, row)
+        sink.artifact = Artifact(**row)
+
+    def _copy(self, path: Path, name: str, category: str, filetype: str | None) -> Artifact:
+        if path.is_dir():
+            raise InvalidArgument(f"{path} is a directory: use save_directory() or save_all()")
+        if not path.is_file():
+            raise FileNotFoundError(f"no file at {path}")
+        with open(path, "rb") as source, self._artifact_writer(name, category, filetype) as sink:
+            while chunk := source.read(CHUNK_BYTES):
+                sink.write(chunk)
+        return sink.artifact
+
+    def save(
+        self,
+        path: str | os.PathLike,
+        category: str = "output",
+        filetype: str | None = None,
+        preserve_path: bool = False,
+        *,
+        name: str | None = None,
+    ) -> Artifact:
+        """Copy a file into the run's artifact folder (category 'code', 'input' or 'output').
+
+        The artifact is named after the file, or after its relative path with `preserve_path=True`, or
+        `name`. `filetype` is its MIME type, guessed from the name when not given. Saving a name again
+        replaces it."""
+        path = Path(path)
+        if name is None:
+            name = _relative_name(path) if preserve_path else path.name
+        return self._copy(path, name, category, filetype)
+
+    def save_directory(
+        self,
+        directory: str | os.PathLike,
+        category: str = "output",
+        filetype: str | None = None,
+        preserve_path: bool = False,
+    ) -> list[Artifact]:
+        """Save every file under `directory` as `<directory name>/<path inside it>` (or its relative path
+        with `preserve_path=True`). Symbolic links to folders are not followed."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise InvalidArgument(f"{directory} is not a directory")
+        prefix = _relative_name(directory) if preserve_path else directory.resolve().name
+        saved = []
+        for folder, subfolders, files in os.walk(directory):
+            subfolders.sort()
+            for file in sorted(files):
+                path = Path(folder) / file
+                inner = path.relative_to(directory).as_posix()
+                saved.append(self._copy(path, f"{prefix}/{inner}", category, filetype))
+        return saved
+
+    def save_all(
+        self,
+        items: Iterable[str | os.PathLike],
+        category: str = "output",
+        filetype: str | None = None,
+        preserve_path: bool = False,
+    ) -> list[Artifact]:
+        """Save a list of files and/or directories."""
+        if isinstance(items, str | os.PathLike):
+            items = [items]
+        saved = []
+        for item in items:
+            if Path(item).is_dir():
+                saved += self.save_directory(item, category, filetype, preserve_path)
+            else:
+                saved.append(self.save(item, category, filetype, preserve_path))
+        return saved
+
+    def log_artifact_from_file(
+        self, name: str, path: str | os.PathLike, category: str = "output", filetype: str | None = None
+    ) -> Artifact:
+        """Copy the file at `path` in as artifact `name` (OpsML's spelling)."""
+        return self._copy(Path(path), name, category, filetype)
+
+    def log_artifact(self, obj: object, name: str | None = None, category: str = "output") -> Artifact:
+        """Store a Python object with pickle as artifact `name`; get it back with load_artifact(name).
+
+        Unpickling runs code: only restore artifacts from sources you trust. With a path and no name
+        (MLflow's `log_artifact(local_path)`), the file is copied instead."""
+        if name is None:
+            if isinstance(obj, str | os.PathLike) and Path(obj).is_file():
+                return self.save(obj, category)
+            raise InvalidArgument("log_artifact(obj, name): give the artifact a name")
+        with self._artifact_writer(name, category, PICKLE_MIME) as sink:
+            pickle.dump(obj, sink, protocol=pickle.HIGHEST_PROTOCOL)
+        return sink.artifact
+
+    def log_dataset(self, data, name: str, role: str = "train") -> dict:
+        """Record a pandas DataFrame's fingerprint: shape, columns, dtypes and a content sha256.
+
+        Stored as an event (extra `dataset`: the whole fingerprint) and a parameter `dataset.<name>`
+        ({role, shape, hash}), so runs trained on the same data show the same hash. The data is not copied."""
+        import pandas as pd
+
+        if isinstance(data, pd.Series):
+            data = data.to_frame()
+        if not isinstance(data, pd.DataFrame):
+            raise InvalidArgument(
+                f"log_dataset() takes a pandas DataFrame or Series, got {type(data).__name__}"
+            )
+        fingerprint = dataset_fingerprint(data)
+        info = {"name": str(name), "role": str(role), **fingerprint}
+        rows, columns = fingerprint["shape"]
+        self.log_params({f"dataset.{name}": {"role": role, "shape": [rows, columns], "hash": info["hash"]}})
+        self.log_event(
+            f"dataset {name!r} ({role}): {rows} rows x {columns} columns, sha256 {info['hash'][:12]}",
+            dataset=info,
+        )
+        return info
+
+
+def dataset_fingerprint(frame) -> dict:
+    """shape, columns, dtypes, and a sha256 over the schema and pandas' per-row hashes (index included)."""
+    import pandas as pd
+
+    dtypes = {str(column): str(dtype) for column, dtype in frame.dtypes.items()}
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=True)
+    except TypeError:  # unhashable cells (lists, dicts): hash their text instead
+        rows = pd.util.hash_pandas_object(frame.astype(str), index=True)
+    digest = hashlib.sha256(json.dumps([list(dtypes), list(dtypes.values())]).encode())
+    digest.update(rows.to_numpy().tobytes())
+    return {
+        "shape": [int(frame.shape[0]), int(frame.shape[1])],
+        "columns": list(dtypes),
+        "dtypes": dtypes,
+        "hash": digest.hexdigest(),
+    }
+
+
+def _relative_name(path: Path) -> str:
+    """The path as given (made relative to the working folder if absolute); safe_name refuses escapes."""
+    if path.is_absolute():
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            relative = os.pardir
+        if relative.split(os.sep)[0] == os.pardir:
+            raise UnsafeArtifactName(
+                f"{path} is outside the working folder, so preserve_path=True would escape the artifact "
+                "folder; save it with preserve_path=False or give name="
+            )
+        return safe_name(relative)
+    return safe_name(path)

@@ -1,0 +1,258 @@
+"""An experiment (a project's runs) read in long format, omega|ml style.
+
+`experiment("mnist").data()` is one row per recorded thing: columns experiment, run, step, event, key,
+value, dt, node, userid, plus the fields set with log_extra(). event is one of start, stop, metric,
+param, artifact, system (hardware samples), event and alert. `with experiment("mnist") as exp:` also
+starts a run in the project and passes logging calls (exp.log_metric(...)) on to it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+from . import config, context
+from .artifacts import PICKLE_MIME, load_stored
+from .errors import InvalidArgument, RunNotFound
+from .models import RunInfo
+from .query import SYSTEM_PREFIX, runs_frame, store_for
+from .run import Run, parse_timestamp, start_run
+
+COLUMNS = ["experiment", "run", "step", "event", "key", "value", "dt", "node", "userid"]
+EVENTS = ("start", "stop", "metric", "param", "artifact", "system", "event", "alert")
+_ORDER = {"start": 0, "param": 1, "metric": 2, "system": 2, "stop": 4}
+SUMMARY = ["event", "key", "count", "mean", "std", "min", "25%", "50%", "75%", "max"]
+
+
+def experiment(
+    project: str | None = None, *, folder: str | None = None, tags: str | Iterable[str] | None = None, db=None
+) -> Experiment:
+    """The runs of `project` (default: the configured project, or the notebook's name), optionally
+    narrowed to a folder (with its sub-folders) and tags."""
+    project = project or config.setting("project") or context.default_project()
+    return Experiment(project, folder=folder, tags=tags, db=db)
+
+
+class Experiment:
+    """A project's runs: data() in long format, summary(), runs(), artifacts; a run with `with`."""
+
+    def __init__(self, project: str, *, folder=None, tags=None, db=None):
+        self.project, self.folder, self.tags = project, folder, tags
+        self._store = store_for(db)
+        self.run: Run | None = None
+
+    # -- selecting runs -----------------------------------------------------------------------------
+    def _infos(self) -> list[RunInfo]:
+        return self._store.list_runs(project=self.project, folder=self.folder, tags=self.tags)
+
+    def _select(self, run) -> list[RunInfo]:
+        """None: the latest run; "*": all; an id, name or uuid, or a list of them."""
+        infos = self._infos()
+        if run is None:
+            return infos[:1]
+        if isinstance(run, str) and run == "*":
+            return sorted(infos, key=lambda info: info.id)
+        by_id = {info.id: info for info in infos}
+        chosen = {}
+        for ref in [run] if isinstance(run, str | numbers.Integral) else list(run):
+            if isinstance(ref, RunInfo):
+                ref = ref.id
+            number = isinstance(ref, numbers.Integral) or str(ref).isdigit()
+            found = by_id.get(int(ref)) if number else None
+            if found is None and not number:
+                found = by_id.get(self._store.find_run(ref, self.project).id)
+            if found is None:
+                raise RunNotFound(f"run {ref!r} is not in experiment {self.project!r}")
+            chosen[found.id] = found
+        return [chosen[i] for i in sorted(chosen)]
+
+    def runs(self):
+        """One row per run of the experiment, newest first (as jupyter_tracker.runs())."""
+        return runs_frame(self._store, self._infos())
+
+    # -- long data ----------------------------------------------------------------------------------
+    def data(
+        self,
+        event: str | Iterable[str] | None = None,
+        key: str | Iterable[str] | None = None,
+        run: int | str | Iterable | None = None,
+        since=None,
+    ):
+        """Long DataFrame: experiment, run, step, event, key, value, dt, node, userid (+ log_extra fields).
+
+        run=None is the latest run, run="*" every run, or an id/name or a list of them. event and key
+        filter (a name or a list); since keeps rows at or after a datetime, ISO-8601 string or epoch
+        seconds. value is numeric when every row selected is (e.g. event="metric"), so
+        `.plot(x="run", y="value")` works. dt is a UTC datetime, exact to the microsecond."""
+        import pandas as pd
+
+        events = _names(event, EVENTS, "event") or set(EVENTS)
+        keys = None if key is None else sorted(_names(key))
+        infos = self._select(run)
+        ids = [info.id for info in infos]
+        logged = {}
+        if events & {"event", "alert"}:
+            for run_id, *record in self._store.events_of(ids):
+                logged.setdefault(run_id, []).append(record)
+        extras = self._store.extras(ids)
+        parts = [
+            self._run_part(info, events, keys, logged.get(info.id, []), extras.get(info.id)) for info in infos
+        ]
+        parts = [part for part in parts if len(part)]
+        extra_names = list(dict.fromkeys(name for *_, fields in _flat(extras) for name in fields))
+        if not parts:
+            return pd.DataFrame(columns=COLUMNS + extra_names)
+        frame = pd.concat(parts, ignore_index=True)
+        if since is not None:
+            frame = frame[frame["time"] >= parse_timestamp(since)]
+        # At equal times: start, params, points, then what they caused (alerts, events), then stop.
+        order = frame["event"].map(_ORDER).fillna(3)
+        frame = frame.assign(_order=order).sort_values(["run", "time", "_order"], kind="stable")
+        frame = frame.reset_index(drop=True)
+        frame["dt"] = pd.to_datetime((frame["time"] * 1e6).round().astype("int64"), unit="us", utc=True)
+        frame["step"] = frame["step"].astype("Int64")
+        if frame["value"].dtype == object and all(_is_real(v) for v in frame["value"]):
+            frame["value"] = frame["value"].astype("float64")
+        return frame[COLUMNS + [c for c in extra_names if c in frame.columns]]
+
+    def _run_part(self, info: RunInfo, events: set, keys, logged: list, extras):
+        import numpy as np
+        import pandas as pd
+
+        records = []  # (step, event, key, value, time)
+        if "start" in events and info.started is not None:
+            records.append((None, "start", "start", None, info.started))
+        if "param" in events:
+            records += [(None, "param", k, v, info.started or info.created) for k, v in info.params.items()]
+        if "artifact" in events:
+            for row in self._store.artifacts_in_order(info.id):
+                value = {c: row[c] for c in ("category", "path", "size", "sha256", "mime")}
+                records.append((None, "artifact", row["name"], value, row["created"]))
+        for when, level, message, extra in logged:
+            if "alert" in extra and "state" in extra:
+                if "alert" in events:
+                    records.append((None, "alert", extra["alert"], extra["state"], when))
+            elif "event" in events:
+                records.append((None, "event", level, message, when))
+        if "stop" in events and info.ended is not None:
+            records.append((None, "stop", "stop", info.status, info.ended))
+        if keys is not None:
+            records = [r for r in records if r[2] in keys]
+        columns = ["step", "event", "key", "value", "time"]
+        pieces = [pd.DataFrame.from_records(records, columns=columns)] if records else []
+        if events & {"metric", "system"}:
+            points = self._store.points(info.id, keys)
+            if points:
+                names, steps, values, times = zip(*points, strict=True)
+                names = np.array(names, dtype=object)
+                system = np.char.startswith(names.astype(str), SYSTEM_PREFIX)
+                kinds = np.where(system, "system", "metric")
+                numeric = pd.DataFrame(
+                    {"step": steps, "event": kinds, "key": names, "value": values, "time": times}
+                )
+                numeric = numeric[numeric["event"].isin(events)]
+                pieces.append(numeric.astype({"step": "float64", "value": "float64"}))
+        pieces = [piece for piece in pieces if len(piece)]
+        if not pieces:
+            return pieces
+        part = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        part["time"] = part["time"].astype("float64")
+        _apply_extras(part, extras or [])
+        return part.assign(experiment=info.project, run=info.id, node=info.host, userid=info.user)
+
+    def summary(
+        self,
+        event: str | Iterable[str] = "metric",
+        key: str | Iterable[str] | None = None,
+        run: int | str | Iterable | None = None,
+        since=None,
+    ):
+        """count, mean, std, min, 25%, 50%, 75% and max per (event, key) of the selected runs' rows
+        (run=None: the latest run, "*": all)."""
+        import pandas as pd
+
+        frame = self.data(event=event, key=key, run=run, since=since)
+        if frame.empty:
+            return pd.DataFrame(columns=SUMMARY)
+        frame = frame.assign(value=pd.to_numeric(frame["value"], errors="coerce"))
+        stats = frame.groupby(["event", "key"], sort=True)["value"].describe().reset_index()
+        return stats[SUMMARY]
+
+    # -- artifacts ----------------------------------------------------------------------------------
+    def load_artifact(self, name: str, run=None):
+        """Artifact `name` of the latest run (or `run`): the object for log_artifact(), else its Path.
+        Unpickling runs code: only load artifacts from sources you trust."""
+        return load_stored(self._store, self._one(run).id, name)
+
+    def restore_artifacts(self, run=None) -> list:
+        """The objects saved with log_artifact() in the latest run (or `run`), in the order saved.
+        Unpickling runs code: only restore artifacts from sources you trust."""
+        run_id = self._one(run).id
+        rows = self._store.artifacts_in_order(run_id)
+        return [load_stored(self._store, run_id, row["name"]) for row in rows if row["mime"] == PICKLE_MIME]
+
+    def _one(self, run) -> RunInfo:
+        found = self._select(run)
+        if len(found) != 1:
+            raise RunNotFound(f"no single run {run!r} in experiment {self.project!r}")
+        return found[0]
+
+    # -- recording a run ------------------------------------------------------------------------------
+    def __enter__(self) -> Experiment:
+        self.run = start_run(project=self.project, folder=self.folder, tags=self.tags, db=self._store)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        run, self.run = self.run, None
+        if run is not None:
+            run.__exit__(exc_type, exc, tb)
+
+    def __getattr__(self, name: str):
+        run = self.__dict__.get("run")
+        if not name.startswith("_") and run is not None and hasattr(run, name):
+            return getattr(run, name)
+        hint = " (run methods work inside `with experiment(...) as exp:`)" if hasattr(Run, name) else ""
+        raise AttributeError(f"'Experiment' object has no attribute {name!r}{hint}")
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self.project!r}: {len(self._infos())} runs>"
+
+
+def _names(value, allowed: Iterable[str] | None = None, label: str = "") -> set[str]:
+    if value is None:
+        return set()
+    names = {value} if isinstance(value, str) else set(value)
+    if allowed is not None and names - set(allowed):
+        unknown = ", ".join(sorted(names - set(allowed)))
+        raise InvalidArgument(f"unknown {label} {unknown}: choose from {', '.join(allowed)}")
+    return names
+
+
+def _flat(extras: dict) -> list:
+    return [segment for segments in extras.values() for segment in segments]
+
+
+def _apply_extras(part, segments: list) -> None:
+    """Set each log_extra field on the rows at or after the step, or at or after the time, it was set."""
+    import numpy as np
+
+    if not segments:
+        return
+    steps = part["step"].to_numpy(dtype="float64")
+    times = part["time"].to_numpy(dtype="float64")
+    columns: dict[str, np.ndarray] = {}
+    for from_step, from_time, fields in segments:
+        mask = (steps >= from_step) | (times >= from_time)
+        for name, value in fields.items():
+            column = columns.setdefault(name, np.full(len(part), None, dtype=object))
+            if isinstance(value, list | dict):
+                for i in np.flatnonzero(mask):
+                    column[i] = value
+            else:
+                column[mask] = value
+    for name, column in columns.items():
+        part[name] = column
+
+
+def _is_real(value) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))

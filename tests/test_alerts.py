@@ -1,0 +1,147 @@
+import math
+import threading
+import time
+
+import pytest
+
+import jupyter_tracker as jt
+from jupyter_tracker.alerts import AlertChange
+from jupyter_tracker.errors import InvalidArgument
+
+
+def _alert_events(name):
+    events = jt.load_run(name).events()
+    return [(e.level, e.extra.get("state")) for e in events.itertuples() if "alert" in e.extra]
+
+
+def test_a_metric_alert_fires_and_clears_over_a_window(db):
+    changes = []
+    with jt.start_run(name="w", system=False) as run:
+        run.add_alert(
+            "loss high", metric="loss", rule="is above", threshold=1.0, window=3, notify=changes.append
+        )
+        # means over the last 3 points: 0.5, 0.75, 1.0, 1.83 (fires), 1.67, 1.5, 0.83 (clears)
+        for value in [0.5, 1.0, 1.5, 3.0, 0.5, 1.0, 1.0]:
+            run.log(loss=value, other=100.0)
+        run.log(other=5.0)
+    alerts = run.alerts()
+    assert alerts.name.tolist() == ["loss high"] and alerts.state[0] == "ok"
+    assert alerts.triggered_at[0] < alerts.changed_at[0]
+    assert _alert_events("w") == [("critical", "critical"), ("info", "ok")]
+    events = jt.load_run("w").events()
+    fired = events.extra[0]
+    assert fired["alert"] == "loss high" and fired["value"] == pytest.approx(11 / 6)
+    assert "loss averaged 1.83333 over the last 3 points, which is above 1" in events.message[0]
+    points = jt.load_run("w").store.points(run.id, ["loss"])
+    assert run.alerts().triggered_at[0].timestamp() == pytest.approx(points[3][3])  # the 4th point fired it
+    deadline = time.time() + 5
+    while len(changes) < 2 and time.time() < deadline:
+        time.sleep(0.01)
+    assert [(c.alert, c.state) for c in changes] == [("loss high", "critical"), ("loss high", "ok")]
+    assert isinstance(changes[0], AlertChange) and changes[0].run == "w"
+
+
+def test_state_is_stored_while_running(db):
+    with jt.start_run(name="live", system=False) as run:
+        run.add_alert("acc low", metric="acc", rule="is below", threshold=0.5, window=1)
+        run.log(acc=0.9)
+        run.log(acc=0.1)
+        deadline = time.time() + 5
+        while run.alerts().state[0] != "critical" and time.time() < deadline:
+            time.sleep(0.02)
+        assert run.alerts().state[0] == "critical"
+        assert not math.isnan(run.alerts().changed_at[0].timestamp())
+
+
+@pytest.mark.parametrize(
+    "rule, values, expected",
+    [
+        ("is above", [1, 5, 1], ["critical", "ok"]),
+        ("is below", [5, 1, 5], ["critical", "ok"]),
+        ("is outside range", [2, 9, 2, -9], ["critical", "ok", "critical"]),
+        ("is inside range", [9, 2, 9], ["critical", "ok"]),
+    ],
+)
+def test_rules(db, rule, values, expected):
+    with jt.start_run(name="r", system=False) as run:
+        run.add_alert("a", metric="m", rule=rule, threshold=3, range_low=0, range_high=4, window=1)
+        for value in values:
+            run.log(m=value)
+    assert [state for _, state in _alert_events("r")] == expected
+
+
+def test_frequency_checks_every_n_points_and_nan_is_skipped(db):
+    with jt.start_run(name="f", system=False) as run:
+        run.add_alert("a", metric="m", rule="is above", threshold=10, window=1, frequency=3)
+        for value in [50, 50, 1, 50, math.nan, 50, 50]:  # checked at the 3rd and 6th real values
+            run.log(m=value)
+    events = jt.load_run("f").events()
+    assert [e["state"] for e in events.extra] == ["critical"]
+    assert "averaged 50" in events.message[0]
+
+
+def test_an_events_alert_matches_a_pattern_and_ignores_its_own_events(db):
+    with jt.start_run(name="e", system=False) as run:
+        run.add_alert("oom", source="events", pattern=r"out of memory|alert", window=2)
+        run.log_event("epoch 1 done")
+        run.log_event("CUDA out of memory", level="error")
+        time.sleep(0.5)  # the alert's own events (which say "alert") arrive in a later batch
+        run.log_event("retrying with a smaller batch")
+        run.log_event("epoch 2 done")
+    assert _alert_events("e") == [("critical", "critical"), ("info", "ok")]
+    assert run.alerts().rule[0] == {
+        "source": "events",
+        "window": 2,
+        "frequency": 1,
+        "pattern": r"out of memory|alert",
+        "notify": False,
+    }
+
+
+def test_errors_of_the_notify_callback_never_reach_the_caller(db):
+    called = threading.Event()
+
+    def broken(change):
+        called.set()
+        raise RuntimeError("mail server down")
+
+    with jt.start_run(name="n", system=False) as run:
+        run.add_alert("a", metric="m", rule="is above", threshold=0, window=1, notify=broken)
+        run.log(m=1)
+        assert called.wait(5)
+        time.sleep(0.5)
+        run.log(m=2)
+    assert run.status == "finished"
+    messages = jt.load_run("n").events().message.tolist()
+    assert any("notify callback failed: RuntimeError: mail server down" in m for m in messages)
+
+
+def test_redefining_an_alert_replaces_it(db):
+    with jt.start_run(name="again", system=False) as run:
+        run.add_alert("a", metric="m", rule="is above", threshold=0, window=1)
+        run.add_alert("a", metric="m", rule="is above", threshold=100, window=1)
+        run.log(m=1)
+    assert len(run.alerts()) == 1 and run.alerts().state[0] == "ok" and _alert_events("again") == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"metric": "m", "rule": "is big", "threshold": 1}, "rule must be one of"),
+        ({"metric": "m", "rule": "is above"}, "numeric threshold"),
+        (
+            {"metric": "m", "rule": "is inside range", "range_low": 2, "range_high": 1},
+            "range_low <= range_high",
+        ),
+        ({"rule": "is above", "threshold": 1}, "metric="),
+        ({"metric": "m", "rule": "is above", "threshold": 1, "window": 0}, "window"),
+        ({"metric": "m", "rule": "is above", "threshold": 1, "frequency": 1.5}, "frequency"),
+        ({"source": "events"}, "pattern="),
+        ({"source": "events", "pattern": "("}, "not a regular expression"),
+        ({"source": "logs", "pattern": "x"}, "source"),
+        ({"metric": "m", "rule": "is above", "threshold": 1, "notify": "me@x"}, "callable"),
+    ],
+)
+def test_bad_alert_arguments(db, kwargs, message):
+    with jt.start_run(system=False) as run, pytest.raises(InvalidArgument, match=message):
+        run.add_alert("bad", **kwargs)
