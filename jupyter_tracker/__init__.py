@@ -9,7 +9,9 @@ from __future__ import annotations
 from importlib import import_module
 
 from .config import configure
+from .envtrack import track_this
 from .errors import (
+    CommandFailed,
     InvalidArgument,
     InvalidMetric,
     InvalidParam,
@@ -21,12 +23,16 @@ from .errors import (
     TrackerError,
     UnsafeArtifactName,
 )
-from .query import RunRecord, load_run, runs
+from .experiment import Experiment, experiment
+from .folders import folders, set_folder_details
+from .query import RunRecord, export, load_run, runs
+from .resume import reconnect
 from .run import Run, active_run, log, start_run
-
 from .version import __version__
 
 __all__ = [
+    "CommandFailed",
+    "Experiment",
     "InvalidArgument",
     "InvalidMetric",
     "InvalidParam",
@@ -41,12 +47,32 @@ __all__ = [
     "UnsafeArtifactName",
     "__version__",
     "active_run",
+    "compare",
     "configure",
+    "experiment",
+    "export",
+    "folders",
+    "import_card",
     "load_run",
     "log",
+    "reconnect",
     "runs",
+    "set_folder_details",
     "start_run",
+    "track_this",
 ]
+
+
+# Imported on first use: they pull in pandas, Altair and vl-convert, which `%load_ext` must not wait for.
+_LAZY = {"import_card": ".export", "compare": ".comparison"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import InvalidArgument
+from .frames import epoch_to_datetime
 
 RULES = ("is above", "is below", "is outside range", "is inside range")
 SOURCES = ("metrics", "events")
@@ -211,7 +212,7 @@ class AlertsMixin:
         columns = ["name", "source", "state", "triggered_at", "changed_at", "rule"]
         frame = pd.DataFrame.from_records(rows, columns=columns)
         for column in ("triggered_at", "changed_at"):
-            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+            frame[column] = epoch_to_datetime(frame[column])
         return frame
 
     def _check_alerts(self, points: list, events: list, status: str) -> None:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InvalidArgument, RunClosed, TrackerError, UnsafeArtifactName
+from .frames import epoch_to_datetime
 from .models import RUNNING, Artifact
 
 CATEGORIES = ("code", "input", "output")
@@ -139,7 +140,7 @@ def _frame(rows: list[dict]):
     frame = pd.DataFrame.from_records(
         rows, columns=["name", "category", "path", "size", "sha256", "mime", "created"]
     )
-    frame["created"] = pd.to_datetime(frame["created"], unit="s", utc=True)
+    frame["created"] = epoch_to_datetime(frame["created"])
     return frame
 
 

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from . import config, context
 from .artifacts import PICKLE_MIME, load_stored
 from .errors import InvalidArgument, RunNotFound
+from .frames import epoch_to_datetime
 from .models import RunInfo
 from .query import SYSTEM_PREFIX, runs_frame, store_for
-from .run import Run, parse_timestamp, start_run
+from .run import Run, start_run
+from .validation import parse_timestamp
 
 COLUMNS = ["experiment", "run", "step", "event", "key", "value", "dt", "node", "userid"]
 EVENTS = ("start", "stop", "metric", "param", "artifact", "system", "event", "alert")
@@ -109,7 +111,7 @@ class Experiment:
         order = frame["event"].map(_ORDER).fillna(3)
         frame = frame.assign(_order=order).sort_values(["run", "time", "_order"], kind="stable")
         frame = frame.reset_index(drop=True)
-        frame["dt"] = pd.to_datetime((frame["time"] * 1e6).round().astype("int64"), unit="us", utc=True)
+        frame["dt"] = epoch_to_datetime(frame["time"])
         frame["step"] = frame["step"].astype("Int64")
         if frame["value"].dtype == object and all(_is_real(v) for v in frame["value"]):
             frame["value"] = frame["value"].astype("float64")

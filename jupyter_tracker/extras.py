@@ -24,7 +24,7 @@ class ExtrasMixin:
         """Attach fields (JSON values) to every later point and event: `run.log_extra(tag="v1.5")`.
 
         A field given again takes the new value from then on. Returns all fields now in force."""
-        from .run import check_param
+        from .validation import check_param
 
         merged = {**(fields or {}), **more}
         for key, value in merged.items():

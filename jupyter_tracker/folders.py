@@ -12,7 +12,7 @@ from .query import store_for
 
 
 def _details(store, path: str, metadata, tags, description) -> dict:
-    from .run import check_param, normalize_folder, normalize_tags
+    from .validation import check_param, normalize_folder, normalize_tags
 
     folder = normalize_folder(path)
     for key, value in (metadata or {}).items():

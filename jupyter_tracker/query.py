@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from . import config
 from .artifacts import ArtifactReader
+from .frames import epoch_to_datetime
 from .models import RunInfo
 from .store import Store, open_store
 
@@ -42,21 +43,19 @@ class RunRecord(ArtifactReader):
 
     def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False):
         """Long DataFrame with columns key, step, value, time (a UTC datetime); system/ keys with system=True."""
-        import pandas as pd
 
         keys = [keys] if isinstance(keys, str) else keys
         frame = self._store.metrics_frame(self.id, keys).drop(columns="run")
         if keys is None and not system:
             frame = frame[~frame["key"].str.startswith(SYSTEM_PREFIX)]
-        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        frame["time"] = epoch_to_datetime(frame["time"])
         return frame.reset_index(drop=True)
 
     def events(self):
         """DataFrame of the run's events: time, level, message, extra."""
-        import pandas as pd
 
         frame = self._store.events_frame(self.id)
-        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        frame["time"] = epoch_to_datetime(frame["time"])
         return frame
 
     def hardware(self) -> dict:
@@ -79,6 +78,12 @@ class RunRecord(ArtifactReader):
         frame.attrs["hardware"] = self.hardware()
         return frame
 
+    def export(self, path=None, format: str | None = None):
+        """Write the run card: JSON or self-contained HTML, from the suffix or `format`; returns the path."""
+        from .export import export_run
+
+        return export_run(self._store, self.id, path, format)
+
     def __repr__(self) -> str:
         info = self.info
         return f"<Run {info.id} {info.project}/{info.name} {info.status}>"
@@ -88,6 +93,11 @@ def load_run(ref: int | str, *, project: str | None = None, db=None) -> RunRecor
     """A stored run by id, uuid or name (the newest of that name, within `project` when given)."""
     store = store_for(db)
     return RunRecord(store, store.find_run(ref, project).id)
+
+
+def export(ref: int | str, path=None, format: str | None = None, *, project: str | None = None, db=None):
+    """Write the run card of run `ref` (id, uuid or name) to `path` (JSON or HTML); returns the path."""
+    return load_run(ref, project=project, db=db).export(path, format)
 
 
 def runs(
@@ -134,7 +144,7 @@ def runs_frame(store: Store, infos: list[RunInfo]):
         records.append(record)
     base = ["id", "name", "project", "status", "started", "duration", "tags", "folder", "description"]
     frame = pd.DataFrame.from_records(records, columns=_columns(base, records))
-    frame["started"] = pd.to_datetime(frame["started"], unit="s", utc=True)
+    frame["started"] = epoch_to_datetime(frame["started"])
     return frame
 
 

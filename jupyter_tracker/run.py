@@ -7,27 +7,34 @@ run's BatchWriter; it never touches SQLite itself.
 from __future__ import annotations
 
 import atexit
-import math
 import os
 import sys
 import threading
 import time as time_module
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
 
 from . import config, context, names
 from .alerts import AlertsMixin
 from .artifacts import ArtifactsMixin
 from .envtrack import EnvTrackMixin
-from .errors import InvalidArgument, InvalidMetric, InvalidParam, NoActiveRun, RunClosed, TrackerError
+from .errors import InvalidArgument, NoActiveRun, RunClosed, TrackerError
 from .extras import ExtrasMixin
 from .folders import FoldersMixin
 from .models import FAILED, FINISHED, INTERRUPTED, RUNNING
 from .query import RunRecord, store_for
+from .validation import (
+    as_float,
+    as_step,
+    check_key,
+    check_param,
+    normalize_folder,
+    normalize_tags,
+    parse_timestamp,
+    to_json,
+)
 from .writer import BatchWriter
 
-MAX_KEY_LENGTH = 250
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
 # Runs that are open in this process, innermost last. A process-wide stack rather than a ContextVar:
@@ -94,13 +101,13 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         if step is None:
             step = self._step
         elif type(step) is not int or step < 0:
-            step = _as_step(step)
+            step = as_step(step)
         when = self._when(time, timestamp)
         run_id, key_ids = self.id, self._key_ids
         rows = []
         for key, value in values.items():
             if type(value) is not float:
-                value = _as_float(key, value)
+                value = as_float(key, value)
             key_id = key_ids.get(key)
             if key_id is None:
                 key_id = self._register_key(key)
@@ -174,7 +181,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         if level not in LEVELS:
             raise InvalidArgument(f"unknown event level {level!r}: choose from {', '.join(LEVELS)}")
         when = self._when(None, timestamp)
-        self._writer.add_event((self.id, when, level, str(message), _json({**self._extra, **extra})))
+        self._writer.add_event((self.id, when, level, str(message), to_json({**self._extra, **extra})))
 
     # -- live updates ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[list, list, str], None]) -> Callable[[], None]:
@@ -377,98 +384,6 @@ def log(metrics: Mapping[str, object] | None = None, /, step: int | None = None,
             "`with jupyter_tracker.start_run(name=...) as run:` in Python"
         )
     run.log(metrics, step, **values)
-
-
-# -- validation ------------------------------------------------------------------------------------------
-def check_key(key: object) -> None:
-    if not isinstance(key, str) or not key:
-        raise InvalidMetric(f"metric keys must be non-empty strings, got {key!r}")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidMetric(f"metric key {key[:40]!r}... is {len(key)} characters; at most {MAX_KEY_LENGTH}")
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in key):
-        raise InvalidMetric(f"metric key {key!r} contains a control character")
-
-
-def _as_float(key: str, value: object) -> float:
-    """int, bool, numpy scalars and 0-d tensors (via .item()) become float; anything else is refused."""
-    kind = type(value)
-    if kind is not int and kind is not bool:
-        item = getattr(value, "item", None)
-        if item is not None and getattr(value, "ndim", 0) == 0 and getattr(value, "size", 1) == 1:
-            try:
-                value = item()
-            except Exception:
-                pass
-        if isinstance(value, complex) or not isinstance(value, int | float):
-            raise InvalidMetric(
-                f"metric {key!r} got a {kind.__module__}.{kind.__qualname__}: values must be numbers "
-                "(int, float, bool, numpy scalar or 0-d tensor). Log text with run.log_event() or run.log_param()."
-            )
-    try:
-        return float(value)
-    except OverflowError:  # an int beyond float's range
-        return math.inf if value > 0 else -math.inf
-
-
-def _as_step(step: object) -> int:
-    try:
-        whole = int(step)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"step must be a whole number, got {step!r}") from None
-    if whole != step or whole < 0:
-        raise InvalidArgument(f"step must be a whole number >= 0, got {step!r}")
-    return whole
-
-
-def check_param(key: object, value: object) -> None:
-    if not isinstance(key, str) or not key:
-        raise InvalidParam(f"parameter names must be non-empty strings, got {key!r}")
-    try:
-        _json(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParam(f"parameter {key!r} cannot be stored: {exc}") from None
-
-
-def normalize_tags(tags: Iterable) -> list[str]:
-    """Flatten strings, comma-separated strings and lists into a list of unique, stripped tags."""
-    found: dict[str, None] = {}
-    for item in tags:
-        parts = item.split(",") if isinstance(item, str) else normalize_tags(item)
-        found.update(dict.fromkeys(part.strip() for part in parts if part.strip()))
-    return list(found)
-
-
-def normalize_folder(folder: str | None) -> str:
-    if not folder:
-        return "/"
-    parts = [p for p in str(folder).replace("\\", "/").split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        raise InvalidArgument(f"folder {folder!r} may not contain '.' or '..'")
-    return "/" + "/".join(parts)
-
-
-def parse_timestamp(value) -> float:
-    """Epoch seconds from a datetime, a number, or an ISO-8601 string (microseconds kept; naive = UTC)."""
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidArgument(
-                f"timestamp {value!r} is not ISO-8601 (e.g. 2026-01-31T12:00:00.123456)"
-            ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
-    raise InvalidArgument(f"timestamp must be a datetime, a number or an ISO-8601 string, got {value!r}")
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value, allow_nan=True, ensure_ascii=False)
 
 
 @atexit.register

@@ -11,11 +11,13 @@ LAYERS = {
     "models": 0,
     "config": 0,
     "version": 0,
+    "frames": 0,
     "store": 1,
     "sampler": 2,
     "probes": 2,
     "gpu": 2,
     "names": 2,
+    "validation": 2,
     "context": 2,
     "cellargs": 2,
     "writer": 3,
@@ -39,6 +41,9 @@ LAYERS = {
     "server": 8,
     "__init__": 9,
 }
+# Result objects that show or export themselves (`run.export(...)`, a Comparison in a notebook) reach up to
+# the module that does the work, inside the method, so importing the lower module never loads the upper one.
+FACADES = {("query", "export"), ("comparison", "display"), ("comparison", "export")}
 FRONTEND = ("IPython", "ipywidgets", "anywidget", "ipykernel")
 FRONTEND_ALLOWED = {"magics", "display", "widgets", "__init__"}
 SQL = ("sqlite3", "sqlite_utils")
@@ -52,10 +57,12 @@ def _modules():
         yield relative.parts[0].removesuffix(".py"), relative, ast.parse(path.read_text())
 
 
-def _imports(relative: Path, tree: ast.AST):
-    """(absolute top-level name, package-internal top-level name or None) for every import."""
+def _imports(relative: Path, tree: ast.AST, *, deferred: bool = True):
+    """(absolute top-level name, package-internal top-level name or None) for every import; with
+    deferred=False, only those that run when the module is imported (not inside functions)."""
     depth = len(relative.parts) - 1
-    for node in ast.walk(tree):
+    nodes = ast.walk(tree) if deferred else _module_level(tree)
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name.split(".")[0], None
@@ -71,6 +78,15 @@ def _imports(relative: Path, tree: ast.AST):
             # a relative import inside the same sub-package stays in its layer
 
 
+def _module_level(tree: ast.AST):
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+
+
 def test_every_module_has_a_layer():
     missing = {layer for layer, _, _ in _modules()} - set(LAYERS)
     assert not missing, f"give these modules a layer in tests/test_layering.py: {sorted(missing)}"
@@ -80,7 +96,8 @@ def test_imports_point_down():
     wrong = []
     for layer, relative, tree in _modules():
         for external, internal in _imports(relative, tree):
-            if internal is not None and LAYERS.get(internal, 99) > LAYERS[layer]:
+            upward = internal is not None and LAYERS.get(internal, 99) > LAYERS[layer]
+            if upward and (layer, internal) not in FACADES:
                 wrong.append(f"{relative} imports .{internal}")
             if external in FRONTEND and layer not in FRONTEND_ALLOWED:
                 wrong.append(f"{relative} imports {external} (only magics, display and widgets may)")
@@ -89,6 +106,12 @@ def test_imports_point_down():
             if external == "jupyter_tracker" and layer != "__init__":
                 wrong.append(f"{relative} imports jupyter_tracker absolutely; use a relative import")
     assert not wrong, "\n".join(wrong)
+
+
+def test_facades_reach_up_only_from_inside_methods():
+    for layer, relative, tree in _modules():
+        for _, internal in _imports(relative, tree, deferred=False):
+            assert (layer, internal) not in FACADES, f"{relative} imports .{internal} at module level"
 
 
 def test_widgets_never_reach_the_store():
