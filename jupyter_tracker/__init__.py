@@ -64,7 +64,7 @@ __all__ = [
 
 
 # Imported on first use: they pull in pandas, Altair and vl-convert, which `%load_ext` must not wait for.
-_LAZY = {"import_card": ".export", "compare": ".comparison"}
+_LAZY = {"import_card": ".cards", "compare": ".comparison"}
 
 
 def __getattr__(name: str):

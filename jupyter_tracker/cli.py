@@ -90,7 +90,7 @@ def cmd_rm(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_comparison, export_run
+    from .cards import export_comparison, export_run
 
     store = store_for(args.db)
     ids = [store.find_run(ref, args.project).id for ref in args.runs]

@@ -154,7 +154,7 @@ class TrackerMagics(Magics):
     @line_magic
     def track_export(self, line: str):
         """Export a run card: %track_export RUN [--format json|html] [--out PATH] [--db PATH]"""
-        from .export import export_run
+        from .cards import export_run
         from .query import store_for
 
         parser = cellargs._Parser(prog="%track_export", add_help=False)

@@ -80,7 +80,7 @@ class RunRecord(ArtifactReader):
 
     def export(self, path=None, format: str | None = None):
         """Write the run card: JSON or self-contained HTML, from the suffix or `format`; returns the path."""
-        from .export import export_run
+        from .cards import export_run
 
         return export_run(self._store, self.id, path, format)
 

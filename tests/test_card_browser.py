@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cards import SCRIPT, XSS, make_run
 
-from jupyter_tracker import export
+from jupyter_tracker import cards as export
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -13,10 +13,11 @@ from importlib import resources
 import pytest
 from cards import IMG, SCRIPT, XSS, big_run, make_run
 
-from jupyter_tracker import export, load_run, start_run
+from jupyter_tracker import cards as export
+from jupyter_tracker import load_run, start_run
+from jupyter_tracker.cards import card as card_module
+from jupyter_tracker.cards.page import compact
 from jupyter_tracker.errors import InvalidArgument
-from jupyter_tracker.export import card as card_module
-from jupyter_tracker.export.page import compact
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -36,7 +37,7 @@ def run(db):
 
 def test_schema_ships_in_the_package_and_is_a_valid_schema():
     for name in ("run-card", "comparison-card"):
-        text = resources.files("jupyter_tracker.export").joinpath("schema", f"{name}.schema.json").read_text()
+        text = resources.files("jupyter_tracker.cards").joinpath("schema", f"{name}.schema.json").read_text()
         jsonschema.Draft202012Validator.check_schema(json.loads(text))
 
 

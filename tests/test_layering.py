@@ -34,7 +34,7 @@ LAYERS = {
     "charts": 5,
     "comparison": 5,
     "widgets": 6,
-    "export": 6,
+    "cards": 6,
     "display": 7,
     "magics": 8,
     "cli": 8,
@@ -43,7 +43,7 @@ LAYERS = {
 }
 # Result objects that show or export themselves (`run.export(...)`, a Comparison in a notebook) reach up to
 # the module that does the work, inside the method, so importing the lower module never loads the upper one.
-FACADES = {("query", "export"), ("comparison", "display"), ("comparison", "export")}
+FACADES = {("query", "cards"), ("comparison", "display"), ("comparison", "cards")}
 FRONTEND = ("IPython", "ipywidgets", "anywidget", "ipykernel")
 FRONTEND_ALLOWED = {"magics", "display", "widgets", "__init__"}
 SQL = ("sqlite3", "sqlite_utils")

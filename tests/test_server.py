@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
-import types
 
 import pytest
 
@@ -211,27 +209,12 @@ def test_a_database_in_a_subfolder(api, jp_root_dir):
     assert reply["db"] == "exp/runs.db" and len(reply["runs"]) == 3
 
 
-def test_card_is_501_while_the_export_module_is_missing(api, runs, monkeypatch):
-    monkeypatch.setitem(sys.modules, "jupyter_tracker.export", None)
-    code, _, body = api("runs", "1", "card")
-    assert code == 501 and "HTML cards are not available" in json.loads(body)["message"]
-    code, _, body = api("compare", params={"ids": "1,2"})
-    assert code == 501 and "comparison_html" in json.loads(body)["message"]
-
-
-def test_card_and_comparison_html_come_from_the_export_module(api, runs, monkeypatch):
-    """A stand-in export module proves the wiring; the real cards are tested with the export module."""
+def test_card_and_comparison_html(api, runs):
     _, ids = runs
-    fake = types.ModuleType("jupyter_tracker.export")
-    fake.run_card_html = lambda store, run_id: (
-        f"<html><body>card of {store.get_run(run_id).name}</body></html>"
-    )
-    fake.comparison_html = lambda store, run_ids: f"<html><body>compare {run_ids}</body></html>"
-    monkeypatch.setitem(sys.modules, "jupyter_tracker.export", fake)
     code, headers, body = api("runs", "baseline", "card")
-    assert code == 200 and headers["Content-Type"].startswith("text/html") and "card of baseline" in body
+    assert code == 200 and headers["Content-Type"].startswith("text/html") and "baseline" in body
     code, headers, body = api("compare", params={"ids": f"{ids['baseline']},{ids['wide']}"})
-    assert code == 200 and f"compare [{ids['baseline']}, {ids['wide']}]" in body
+    assert code == 200 and "baseline" in body and "wide" in body
     assert api("compare", params={"ids": "1"})[0] == 400
     assert api("compare", params={"ids": "1,x"})[0] == 400
     code, _, body = api("compare", params={"ids": f"{ids['baseline']},777"})
@@ -239,26 +222,16 @@ def test_card_and_comparison_html_come_from_the_export_module(api, runs, monkeyp
 
 
 def test_card_failures_are_reported_with_their_message(api, runs, monkeypatch):
-    fake = types.ModuleType("jupyter_tracker.export")
+    import jupyter_tracker.cards as cards
 
     def broken(store, run_id):
         raise ValueError("no charts for you")
 
-    def lazy(store, run_ids):
-        import jupyter_tracker.export.not_there  # noqa: F401
-
-    fake.run_card_html, fake.comparison_html = broken, lazy
-    monkeypatch.setitem(sys.modules, "jupyter_tracker.export", fake)
+    monkeypatch.setattr(cards, "run_card_html", broken)
     code, _, body = api("runs", "baseline", "card")
     assert code == 500 and "ValueError: no charts for you" in json.loads(body)["message"]
-    code, _, body = api("compare", params={"ids": "1,2"})
-    assert code == 501 and "not installed" in json.loads(body)["message"]
 
 
-def test_real_card_when_the_export_module_exists(api, runs):
-    pytest.importorskip("jupyter_tracker.export", reason="the HTML export module is not installed")
-    export = sys.modules["jupyter_tracker.export"]
-    if not hasattr(export, "run_card_html"):
-        pytest.skip("jupyter_tracker.export has no run_card_html yet")
+def test_real_card(api, runs):
     code, headers, body = api("runs", "baseline", "card")
     assert code == 200 and headers["Content-Type"].startswith("text/html") and "baseline" in body

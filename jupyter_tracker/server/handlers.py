@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import time
@@ -22,7 +21,6 @@ from ..store import Store, open_store
 from .payload import activity, matches_text, run_detail, run_row, series
 
 API = "jupyter-tracker/api"
-EXPORT_MODULE = "jupyter_tracker.export"
 
 # A writer stamps times before its transaction commits: look this far behind `since` so that no
 # change committed late is missed (runs sent twice are merged by id).
@@ -209,7 +207,7 @@ class CardHandler(TrackerHandler):
     @web.authenticated
     async def get(self, ref: str) -> None:
         store = self.open_db()
-        run_card_html = import_export("run_card_html")
+        from ..cards import run_card_html  # on first use: it loads Altair and vl-convert
 
         def work() -> str:
             return self.render(run_card_html, store, store.find_run(ref).id)
@@ -227,7 +225,7 @@ class CompareHandler(TrackerHandler):
             raise web.HTTPError(400, "ids must list at least two run ids, e.g. ids=3,4")
         ids = list(dict.fromkeys(int(part) for part in parts))
         store = self.open_db()
-        comparison_html = import_export("comparison_html")
+        from ..cards import comparison_html
 
         def work() -> str:
             missing = sorted(set(ids) - {run.id for run in store.list_runs(ids=ids)})
@@ -236,16 +234,6 @@ class CompareHandler(TrackerHandler):
             return self.render(comparison_html, store, ids)
 
         self.finish_html(await self.blocking(work))
-
-
-def import_export(name: str) -> Callable:
-    """A renderer from jupyter_tracker.export, imported on first use; 501 when it is unavailable."""
-    try:
-        return getattr(importlib.import_module(EXPORT_MODULE), name)
-    except (ImportError, AttributeError) as exc:
-        raise web.HTTPError(
-            501, f"HTML cards are not available in this installation ({EXPORT_MODULE}.{name}: {exc})"
-        ) from None
 
 
 def setup_handlers(web_app) -> None:
