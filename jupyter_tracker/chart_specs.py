@@ -30,6 +30,15 @@ def system_series(key: str) -> tuple[str, str, str]:
     return title, unit, " ".join(words).replace("_", " ")
 
 
+_ORDER = ("CPU", "CPU cores", "Memory", "Disk", "Network", "This process")
+
+
+def panel_rank(title: str, unit: str) -> int:
+    """Where a hardware panel goes: CPU, cores, memory, disk, network, process, then GPUs; %-charts first."""
+    base = _ORDER.index(title) if title in _ORDER else (len(_ORDER) if title.startswith("GPU") else 20)
+    return base * 10 + (0 if unit == "%" else 1 if unit else 5)
+
+
 def system_panels(keys) -> dict[str, dict]:
     """System keys grouped into charts that share a unit: {"Memory · B": {"unit": "B", "keys": [...]}}."""
     panels: dict[str, dict] = {}

@@ -58,8 +58,9 @@ class Comparison:
             for key in per_key:
                 if not key.startswith(SYSTEM_PREFIX):
                     seen[key] = seen.get(key, 0) + 1
-        # Metrics most runs share first, then by name.
-        return sorted(seen, key=lambda k: (-seen[k], k))
+        # Metrics most runs share first, then in the order they were first logged.
+        order = {key: i for i, key in enumerate(seen)}
+        return sorted(seen, key=lambda k: (-seen[k], order[k]))
 
     def _frame(self):
         import pandas as pd
@@ -147,7 +148,7 @@ class Comparison:
 
     def export(self, path):
         """Write the comparison as a self-contained HTML page (or JSON, by the file's suffix)."""
-        from .export import export_comparison
+        from .cards import export_comparison
 
         return export_comparison(self.store, self.runs, path)
 

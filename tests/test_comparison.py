@@ -89,6 +89,7 @@ def test_widget_table_payload_is_json(runs):
     columns = table_columns(frame)
     ids = [c["id"] for c in columns]
     assert "project" not in ids  # one project: no column for it
+    assert ids[:3] == ["name", "status", "metrics.loss.last"] and ids[-1] == "id"
     assert {
         "id": "metrics.loss.min",
         "label": "min",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 from notebooks import execute, make_notebook, outputs_text
@@ -107,4 +106,3 @@ def test_terminal_ipython_prints_a_text_summary(tmp_path):
     assert "term" in out.stdout and "finished" in out.stdout
     assert "loss" in out.stdout and "0.5" in out.stdout
     assert "widget" not in out.stdout.lower()
-    json.dumps(out.stdout)

@@ -4,7 +4,8 @@
 const PAGE = 300;
 
 function renderCompare({ model, el }) {
-  const columns = model.get("columns");
+  const columns = model.get("columns").map((c) => ({ ...c }));
+  columns.forEach((c, i) => (c.starts = i > 0 && columns[i - 1].group !== c.group));
   const rows = model.get("rows");
   const byId = new Map(rows.map((row) => [row.id, row]));
   const palette = model.get("specs").palette;
@@ -211,15 +212,15 @@ function renderCompare({ model, el }) {
         last.th.colSpan += 1;
         continue;
       }
-      const text = c.group === "run" ? "" : c.group === "params" ? "params" : c.group;
-      last = { group: c.group, th: h("th", "", text) };
+      const text = c.group === "run" || c.group === "more" ? "" : c.group;
+      last = { group: c.group, th: h("th", c.starts ? "jt-start" : "", text) };
       last.th.colSpan = 1;
       groups.append(last.th);
     }
     const labels = h("tr", "", h("th", "jt-check"));
     for (const c of columns) {
       const arrow = sortBy === c.id ? (sortDir > 0 ? " ▲" : " ▼") : "";
-      const th = h("th", `${sortBy === c.id ? "jt-sorted" : ""} ${diff.has(c.id) ? "jt-diff" : ""}`, c.label + arrow);
+      const th = h("th", `${sortBy === c.id ? "jt-sorted" : ""} ${diff.has(c.id) ? "jt-diff" : ""} ${c.starts ? "jt-start" : ""}`, c.label + arrow);
       th.title = diff.has(c.id) ? `${c.id}: differs between the selected runs` : `sort by ${c.id}`;
       th.addEventListener("click", () => {
         sortDir = sortBy === c.id ? -sortDir : c.kind === "number" || c.kind === "date" ? -1 : 1;
@@ -250,7 +251,7 @@ function renderCompare({ model, el }) {
       const tr = h("tr", box.checked ? "jt-selected" : "", h("td", "jt-check", box));
       for (const c of columns) {
         const marked = diff.has(c.id) && (chosen.length < 2 || box.checked);
-        const td = h("td", `${c.kind === "number" || c.kind === "duration" ? "jt-num" : ""} ${marked ? "jt-diff" : ""}`, cell(row, c));
+        const td = h("td", `${c.kind === "number" || c.kind === "duration" ? "jt-num" : ""} ${marked ? "jt-diff" : ""} ${c.starts ? "jt-start" : ""}`, cell(row, c));
         tr.append(td);
       }
       tr.dataset.run = String(row.id);

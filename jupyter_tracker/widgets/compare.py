@@ -82,20 +82,22 @@ class ComparisonWidget(anywidget.AnyWidget):
 
 
 def table_columns(frame) -> list[dict]:
-    """Column descriptions for the browser: id, label, group (run/params/metric name), kind."""
-    columns = []
+    """Column descriptions for the browser, in reading order: name and status, each metric's last/min/max,
+    the params, then started, duration, tags (and project when there are several), id."""
+    run, params, metrics = [], [], []
+    kinds = {"started": "date", "duration": "duration", "status": "status", "id": "number"}
     for column in frame.columns:
         if column.startswith("params."):
-            columns.append({"id": column, "label": column[7:], "group": "params", "kind": "value"})
+            params.append({"id": column, "label": column[7:], "group": "params", "kind": "value"})
         elif column.startswith("metrics."):
             metric, stat = column[8:].rsplit(".", 1)
-            columns.append({"id": column, "label": stat, "group": metric, "kind": "number", "metric": metric})
+            metrics.append({"id": column, "label": stat, "group": metric, "kind": "number", "metric": metric})
         elif column != "project" or frame["project"].nunique() > 1:
-            kind = {"started": "date", "duration": "duration", "status": "status", "id": "number"}.get(
-                column, "text"
-            )
-            columns.append({"id": column, "label": column, "group": "run", "kind": kind})
-    return columns
+            run.append({"id": column, "label": column, "group": "run", "kind": kinds.get(column, "text")})
+    first = [c for c in run if c["id"] in ("name", "status")]
+    rest = [c for c in run if c["id"] not in ("name", "status", "id")]
+    last = [{**c, "group": "more"} for c in rest] + [{**c, "group": "more"} for c in run if c["id"] == "id"]
+    return first + metrics + params + last
 
 
 def table_rows(frame) -> list[dict]:

@@ -35,7 +35,7 @@ class RunPanel(anywidget.AnyWidget):
     params = traitlets.Dict().tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
     events = traitlets.List().tag(sync=True)
-    layout = traitlets.Dict().tag(sync=True)
+    system_layout = traitlets.Dict().tag(sync=True)
     specs = traitlets.Dict().tag(sync=True)
     snapshot = traitlets.Dict().tag(sync=True)
 
@@ -94,7 +94,7 @@ class LivePanel:
         self._new_keys = False
         info = run.info
         self.widget = RunPanel(
-            info=run_info(run, info, RUNNING), params=json_params(dict(info.params)), layout={}
+            info=run_info(run, info, RUNNING), params=json_params(dict(info.params)), system_layout={}
         )
         self._unsubscribe = run.subscribe(self._on_batch)
         self._thread = threading.Thread(target=self._loop, name="jupyter-tracker-panel", daemon=True)
@@ -152,7 +152,7 @@ class LivePanel:
             seq = self._seq
         widget = self.widget
         if layout is not None:
-            widget.layout = layout
+            widget.system_layout = layout
         if changes:
             widget.send({"type": "rows", "seq": seq, "series": changes})
             widget.summary = summary
@@ -160,12 +160,13 @@ class LivePanel:
             widget.events = events
 
     def _layout(self) -> dict:
-        layout = dict(self.widget.layout)
+        layout = dict(self.widget.system_layout)
         for key in self.series:
             if key.startswith(SYSTEM_PREFIX) and key not in layout:
                 title, unit, label = chart_specs.system_series(key)
                 panel = f"{title} · {unit}" if unit else title
                 layout[key] = {
+                    "rank": chart_specs.panel_rank(title, unit),
                     "panel": panel,
                     "unit": unit,
                     "label": label,

@@ -115,10 +115,20 @@ function renderRunPanel({ model, el }) {
     return model.get("specs").metric[x];
   }
 
-  function systemSpec(unitAxis) {
+  // Colours follow the order of the panel's keys; the chips above the chart act as its legend.
+  function systemSpec(p) {
     const s = structuredClone(model.get("specs").system);
-    s.encoding.y.axis = unitAxis;
+    const layouts = model.get("system_layout") || {};
+    const labels = [...p.keys].map((k) => (layouts[k] || {}).label || k);
+    s.encoding.y.axis = p.axis;
+    s.encoding.color.scale = { domain: labels, range: labels.map((_, i) => PALETTE_OF(i)) };
+    s.encoding.color.legend = null;
     return s;
+  }
+
+  function PALETTE_OF(i) {
+    const range = model.get("specs").system.encoding.color.scale.range;
+    return range[i % range.length];
   }
 
   // -- charts --------------------------------------------------------------------------------
@@ -140,30 +150,33 @@ function renderRunPanel({ model, el }) {
   }
 
   function panel(key) {
-    const layout = (model.get("layout") || {})[key];
+    const layout = (model.get("system_layout") || {})[key];
     if (!layout) return null;
     let p = panels.get(layout.panel);
     if (!p) {
       const values = h("div", "jt-card-sub");
       const host = h("div", "jt-chart");
       const box = h("div", "jt-card", h("div", "jt-card-head", h("span", "jt-card-title", layout.panel)), values, host);
-      systemGrid.append(box);
+      box.dataset.rank = String(layout.rank ?? 99);
+      const after = [...systemGrid.children].find((other) => Number(other.dataset.rank) > (layout.rank ?? 99));
+      systemGrid.insertBefore(box, after || null);
       const keys = new Set();
-      const view = new ChartView(host, systemSpec(layout.axis));
-      view.rows = () => [...keys].flatMap((k) => store.get(k) || []);
-      p = { view, keys, values, unit: layout.unit };
+      p = { keys, values, unit: layout.unit, axis: layout.axis };
+      p.view = new ChartView(host, systemSpec(p));
+      p.view.rows = () => [...keys].flatMap((k) => store.get(k) || []);
       panels.set(layout.panel, p);
       emptySystem.hidden = true;
     }
     if (!p.keys.has(key)) {
       p.keys.add(key);
+      p.view.remount(systemSpec(p));
       panelValues(p);
     }
     return p;
   }
 
   function rowObjects(key, raw) {
-    const layout = key.startsWith("system/") ? (model.get("layout") || {})[key] : null;
+    const layout = key.startsWith("system/") ? (model.get("system_layout") || {})[key] : null;
     const label = layout ? layout.label : key;
     return raw.map(([b, step, value, time]) => ({ key, series: label, _b: b, step, value, time }));
   }
@@ -263,13 +276,15 @@ function renderRunPanel({ model, el }) {
 
   function panelValues(p) {
     const summary = model.get("summary") || {};
-    const layouts = model.get("layout") || {};
+    const layouts = model.get("system_layout") || {};
     clear(p.values);
     for (const key of p.keys) {
       const s = summary[key];
       const layout = layouts[key];
       if (!s || !layout) continue;
-      p.values.append(h("span", "jt-chip", h("span", "jt-dim", layout.label), " ", unitValue(s.last, layout.unit)));
+      const dot = h("span", "jt-legend-dot");
+      dot.style.background = PALETTE_OF([...p.keys].indexOf(key));
+      p.values.append(h("span", "jt-chip", dot, h("span", "jt-dim", layout.label), " ", unitValue(s.last, layout.unit)));
     }
   }
 
