@@ -146,11 +146,11 @@ class Comparison:
 
         show_comparison(self)
 
-    def export(self, path):
-        """Write the comparison as a self-contained HTML page (or JSON, by the file's suffix)."""
+    def export(self, path=None, format: str | None = None):
+        """Write the comparison card of these runs (HTML or JSON, by the file's suffix or `format`)."""
         from .cards import export_comparison
 
-        return export_comparison(self.store, self.runs, path)
+        return export_comparison(self.store, self.runs, path, format)
 
     def __len__(self) -> int:
         return len(self.runs)

@@ -170,3 +170,9 @@ def test_live_series_nan_counts_but_is_not_drawn():
         "step": 2,
     }
     assert [r[1] for r in series.rows()] == [0]
+
+
+def test_export_writes_a_comparison_card(runs, tmp_path):
+    path = compare([runs["a"], runs["b"]]).export(tmp_path / "cmp.html")
+    text = path.read_text()
+    assert "a" in text and "b" in text and "<html" in text.lower()

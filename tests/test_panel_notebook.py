@@ -36,7 +36,7 @@ def widget_outputs(cell):
 
 def test_run_cell_carries_widget_and_static_fallback(tmp_path):
     nb = execute(
-        make_notebook(RUN_CELL, "from jupyter_tracker.comparison import compare\ncompare(project='nb')"),
+        make_notebook(RUN_CELL, "jupyter_tracker.compare(project='nb')"),
         tmp_path,
         db=tmp_path / "t.db",
     )
