@@ -12,6 +12,7 @@ from .errors import InvalidArgument, InvalidMetric, InvalidParam
 
 MAX_KEY_LENGTH = 250
 
+
 def check_key(key: object) -> None:
     if not isinstance(key, str) or not key:
         raise InvalidMetric(f"metric keys must be non-empty strings, got {key!r}")
@@ -99,5 +100,3 @@ def parse_timestamp(value) -> float:
 
 def to_json(value) -> str:
     return json.dumps(value, allow_nan=True, ensure_ascii=False)
-
-
