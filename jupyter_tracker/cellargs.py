@@ -130,6 +130,27 @@ def _check_key(key: str, token: str, reserved) -> None:
         raise InvalidArgument(f"{key}= looks like the --{key} option: write --{key} VALUE instead")
 
 
+FILTERS = ("project", "status", "tags", "folder", "limit")
+
+
+def add_run_filters(parser: argparse.ArgumentParser, *, limit: int | None = 50) -> argparse.ArgumentParser:
+    """The options that select runs, shared by %track_runs, %track_compare and `jupyter-tracker ls`
+    (no --limit when `limit` is None)."""
+    parser.add_argument("--project", "-p", help="only runs of this project")
+    parser.add_argument("--status", "-s", help="running, finished, failed, interrupted or crashed")
+    parser.add_argument("--tags", "-t", action="append", help="only runs with this tag (repeatable)")
+    parser.add_argument("--folder", help="only runs in this folder and its sub-folders")
+    parser.add_argument(
+        "--limit", "-n", type=int, default=limit, help=f"at most this many runs (default {limit})"
+    )
+    return parser
+
+
+def run_filters(options: argparse.Namespace) -> dict:
+    """The run-selecting options as keyword arguments for runs() / compare()."""
+    return {name: getattr(options, name) for name in FILTERS if hasattr(options, name)}
+
+
 def track_run_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="%%track_run",

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
 from .query import load_run, runs, store_for
 
@@ -20,14 +21,7 @@ def _duration(seconds) -> str:
 
 
 def cmd_ls(args) -> int:
-    frame = runs(
-        project=args.project,
-        status=args.status,
-        tags=args.tags,
-        folder=args.folder,
-        limit=args.limit,
-        db=args.db,
-    )
+    frame = runs(**run_filters(args), db=args.db)
     if frame.empty:
         print(f"no runs in {store_for(args.db).path}")
         return 0
@@ -118,12 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    ls = commands.add_parser("ls", parents=[common], help="list runs, newest first")
-    ls.add_argument("--project", "-p")
-    ls.add_argument("--status", "-s")
-    ls.add_argument("--tags", "-t", action="append")
-    ls.add_argument("--folder")
-    ls.add_argument("--limit", "-n", type=int, default=50)
+    ls = add_run_filters(commands.add_parser("ls", parents=[common], help="list runs, newest first"))
     ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
     ls.set_defaults(handler=cmd_ls)
 

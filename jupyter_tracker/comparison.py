@@ -22,20 +22,21 @@ def compare(
     project: str | None = None,
     tags: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
+    folder: str | None = None,
     metrics: str | Iterable[str] | None = None,
     last: int | None = None,
     db=None,
 ) -> Comparison:
-    """Compare runs given by id, name or uuid, or every run matching project/tags/status (newest first;
+    """Compare runs given by id, name or uuid, or every run matching project/tags/status/folder (newest first;
     `last=N` keeps the N newest). `metrics` limits the metric columns. In a notebook it shows a widget."""
     store = store_for(db)
     if runs is not None:
         refs = [runs] if isinstance(runs, int | str) else list(runs)
         found = {store.find_run(ref, project).id for ref in refs}
-        infos = store.list_runs(project=project, status=status, tags=tags or None, ids=found)
+        infos = store.list_runs(project=project, status=status, tags=tags or None, folder=folder, ids=found)
         infos = infos[:last] if last else infos
     else:
-        infos = store.list_runs(project=project, status=status, tags=tags or None, limit=last)
+        infos = store.list_runs(project=project, status=status, tags=tags or None, folder=folder, limit=last)
     wanted = [metrics] if isinstance(metrics, str) else (list(metrics) if metrics else None)
     return Comparison(store, infos, wanted)
 

@@ -107,49 +107,28 @@ class TrackerMagics(Magics):
         """List runs: %track_runs [--project P] [--status S] [--tags T] [--folder F] [--limit N] [--db PATH]"""
         from .query import runs
 
-        parser = cellargs._Parser(prog="%track_runs", add_help=False)
-        parser.add_argument("--project", "-p")
-        parser.add_argument("--status", "-s")
-        parser.add_argument("--tags", "-t", action="append")
-        parser.add_argument("--folder")
-        parser.add_argument("--limit", "-n", type=int, default=50)
+        parser = cellargs.add_run_filters(cellargs._Parser(prog="%track_runs", add_help=False))
         parser.add_argument("--db")
         with _usage_errors():
             opts = cellargs.parse(parser, line)
-            return runs(
-                project=opts.project,
-                status=opts.status,
-                tags=opts.tags,
-                folder=opts.folder,
-                limit=opts.limit,
-                db=opts.db,
-            )
+            return runs(**cellargs.run_filters(opts), db=opts.db)
 
     @line_magic
     def track_compare(self, line: str):
-        """Compare runs: %track_compare [RUN ...] [--project P] [--tags T] [--status S] [--metric M ...]
-        [--last N] [--db PATH]"""
+        """Compare runs: %track_compare [RUN ...] [--project P] [--tags T] [--status S] [--folder F]
+        [--metric M ...] [--last N] [--db PATH]"""
         from .comparison import compare
 
         parser = cellargs._Parser(prog="%track_compare", add_help=False)
         parser.add_argument("runs", nargs="*")
-        parser.add_argument("--project", "-p")
-        parser.add_argument("--tags", "-t", action="append")
-        parser.add_argument("--status", "-s")
+        cellargs.add_run_filters(parser, limit=None)
         parser.add_argument("--metric", "-m", action="append", dest="metrics")
-        parser.add_argument("--last", "-n", type=int)
+        parser.add_argument("--last", type=int, help="the N newest runs")
         parser.add_argument("--db")
         with _usage_errors():
             opts = cellargs.parse(parser, line)
-            return compare(
-                opts.runs or None,
-                project=opts.project,
-                tags=opts.tags,
-                status=opts.status,
-                metrics=opts.metrics,
-                last=opts.last,
-                db=opts.db,
-            )
+            filters = cellargs.run_filters(opts)
+            return compare(opts.runs or None, **filters, metrics=opts.metrics, last=opts.last, db=opts.db)
 
     @line_magic
     def track_export(self, line: str):

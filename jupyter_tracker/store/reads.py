@@ -13,32 +13,8 @@ import psutil
 
 from ..errors import InvalidArgument, RunNotFound
 from ..models import RunInfo, effective_status
+from .schema import RUN_FIELDS as _RUN_FIELDS
 
-_RUN_FIELDS = (
-    "id",
-    "uuid",
-    "project",
-    "name",
-    "status",
-    "created",
-    "started",
-    "ended",
-    "heartbeat",
-    "description",
-    "folder",
-    "pid",
-    "host",
-    "user",
-    "notebook",
-    "cell_source",
-    "execution_count",
-    "git_commit",
-    "git_branch",
-    "git_dirty",
-    "metadata",
-    "environment",
-    "error",
-)
 _RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
 _HOST = socket.gethostname()
 

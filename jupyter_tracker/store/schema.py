@@ -8,6 +8,13 @@ from __future__ import annotations
 
 MIGRATION_SET = "jupyter-tracker"
 
+# The columns of `runs`, in the order reads return them.
+RUN_FIELDS = (
+    "id", "uuid", "project", "name", "status", "created", "started", "ended", "heartbeat", "description",
+    "folder", "pid", "host", "user", "notebook", "cell_source", "execution_count", "git_commit", "git_branch",
+    "git_dirty", "metadata", "environment", "error",
+)  # fmt: skip
+
 _V1 = [
     """CREATE TABLE runs (
         id INTEGER PRIMARY KEY,

@@ -8,30 +8,10 @@ import uuid as uuid_module
 from collections.abc import Iterable, Sequence
 
 from ..errors import InvalidArgument
+from .schema import RUN_FIELDS
 
 # Columns of `runs` that callers may set after creation.
-RUN_COLUMNS = frozenset(
-    {
-        "status",
-        "description",
-        "folder",
-        "started",
-        "ended",
-        "heartbeat",
-        "pid",
-        "host",
-        "user",
-        "notebook",
-        "cell_source",
-        "execution_count",
-        "git_commit",
-        "git_branch",
-        "git_dirty",
-        "metadata",
-        "environment",
-        "error",
-    }
-)
+RUN_COLUMNS = frozenset(RUN_FIELDS) - {"id", "uuid", "project", "name", "created"}
 _JSON_COLUMNS = frozenset({"metadata", "environment"})
 
 INSERT_POINT = "INSERT OR REPLACE INTO metrics (run, key, step, time, value) VALUES (?, ?, ?, ?, ?)"
