@@ -140,9 +140,10 @@ def add_run_filters(parser: argparse.ArgumentParser, *, limit: int | None = 50) 
     parser.add_argument("--status", "-s", help="running, finished, failed, interrupted or crashed")
     parser.add_argument("--tags", "-t", action="append", help="only runs with this tag (repeatable)")
     parser.add_argument("--folder", help="only runs in this folder and its sub-folders")
-    parser.add_argument(
-        "--limit", "-n", type=int, default=limit, help=f"at most this many runs (default {limit})"
-    )
+    if limit is not None:
+        parser.add_argument(
+            "--limit", "-n", type=int, default=limit, help=f"at most this many runs (default {limit})"
+        )
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .charts import ACCENT, PALETTE, SYSTEM_PREFIX, _check_x, _x_encoding
 
+SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
 _DEVICES = {"cpu": "CPU", "memory": "Memory", "swap": "Memory", "disk": "Disk", "network": "Network"}
 _DEVICES.update({"process": "This process", "cores": "CPU cores"})
 _UNITS = (("bytes_per_s", "B/s"), ("percent", "%"), ("utilization", "%"), ("bytes", "B"))
@@ -64,7 +65,7 @@ def unit_axis(unit: str) -> dict:
 def system_spec(unit: str, *, height: int = 110) -> dict:
     """Vega-Lite template of one live hardware panel on the named dataset "table" (key, series, value, time)."""
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "$schema": SCHEMA_URL,
         "data": {"name": "table"},
         "height": height,
         "mark": {"type": "line", "strokeWidth": 1.4},
@@ -103,7 +104,7 @@ def metric_spec(x: str = "step", *, height: int = 130) -> dict:
         {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
     ]
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "$schema": SCHEMA_URL,
         "data": {"name": "table"},
         "height": height,
         "encoding": {"x": xenc, "y": yenc, "tooltip": tooltip},
@@ -125,7 +126,7 @@ def overlay_spec(x: str = "step", *, height: int = 280) -> dict:
     label. The browser sets `encoding.color.scale` so each run keeps the colour shown in the table."""
     _check_x(x)
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "$schema": SCHEMA_URL,
         "data": {"name": "table"},
         "height": height,
         "mark": {"type": "line", "strokeWidth": 1.8},

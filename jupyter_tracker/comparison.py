@@ -157,7 +157,8 @@ class Comparison:
         return len(self.runs)
 
     def __repr__(self) -> str:
-        return f"<Comparison of {len(self.runs)} runs, {len(self.metrics)} metrics>"
+        runs, metrics = len(self.runs), len(self.metrics)
+        return f"<Comparison of {runs} run{'s' * (runs != 1)}, {metrics} metric{'s' * (metrics != 1)}>"
 
 
 def _cell(value):

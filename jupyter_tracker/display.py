@@ -37,6 +37,9 @@ def png_b64(chart) -> str | None:
         return None
 
 
+MIN_SYSTEM_SAMPLES = 5
+
+
 class LiveDisplay:
     """The output of one run cell: a live panel while it runs, the panel plus a static fallback after."""
 
@@ -67,7 +70,8 @@ class LiveDisplay:
         images = []
         if not metrics.empty:
             images.append(("Metrics", png_b64(charts.metric_chart(metrics))))
-        if not system.empty:
+        # A hardware chart of a cell that took a few seconds says nothing and costs ~0.25 s to draw.
+        if not system.empty and system["time"].nunique() >= MIN_SYSTEM_SAMPLES:
             images.append(("System", png_b64(charts.system_chart(system))))
         images = [(title, data) for title, data in images if data]
         events = [tuple(e) for e in panel.events]
@@ -125,7 +129,7 @@ def comparison_bundle(comparison) -> dict:
     image = png_b64(chart) if chart is not None else None
     bundle = {
         "text/html": comparison_html(comparison, image),
-        "text/plain": f"<Comparison of {len(comparison.runs)} runs>",
+        "text/plain": repr(comparison),
     }
     if image:
         bundle["image/png"] = image

@@ -204,14 +204,16 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
 
     # -- hardware ------------------------------------------------------------------------------------
     def _start_sampler(self, interval: float | None) -> None:
-        from .sampler import HardwareSampler, machine_snapshot
+        from .sampler import HardwareSampler, process_machine_snapshot
 
         interval = config.setting("interval", None) if interval is None else interval
         kwargs = {} if interval is None else {"interval": float(interval)}
         self._sampler = HardwareSampler(self._record_sample, on_error=self._probe_failed, **kwargs)
         self._writer.submit(
             lambda: self._store.merge_json(
-                self.id, "environment", {"machine": machine_snapshot(), "gpu": self._sampler.gpu_status}
+                self.id,
+                "environment",
+                {"machine": process_machine_snapshot(), "gpu": self._sampler.gpu_status},
             )
         )
         self._sampler.start()

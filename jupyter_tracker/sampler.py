@@ -7,6 +7,7 @@ The probes that read the machine live in `probes.py` and `gpu.py`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 import threading
@@ -282,6 +283,13 @@ def machine_snapshot(nvml: Any = None) -> dict:
     from .probes import machine_snapshot as snapshot
 
     return snapshot(nvml)
+
+
+@functools.lru_cache(maxsize=1)
+def process_machine_snapshot() -> dict:
+    """machine_snapshot(), taken once per process: every run of a kernel shares it (listing the installed
+    packages alone takes ~40 ms). `run.log_system()` takes a fresh one."""
+    return machine_snapshot()
 
 
 def _point(p) -> tuple:

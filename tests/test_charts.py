@@ -186,7 +186,7 @@ def test_system_chart_one_panel_per_device_and_unit():
         "system/memory/used_bytes",
         "system/gpu0/utilization",
     ]
-    spec = charts.system_chart(long_frame(keys)).to_dict()
+    spec = charts.system_chart(long_frame(keys))
     titles = [panel["title"]["text"] for panel in spec["concat"]]
     assert titles == ["CPU · %", "Memory · %", "Memory · B", "GPU 0 · %"]
     memory = spec["concat"][2]

@@ -146,6 +146,7 @@ def test_track_runs_and_track_config(db, tmp_path):
             "%%track_run name=elsewhere --no-panel --no-system\nrun.log(a=1)",
             "%track_runs --limit 5",
             "%track_runs --status nonsense-status",
+            "%track_compare --project default --folder / --last 5",
             "%track_config interval=0.01",
         ),
         tmp_path,
@@ -154,6 +155,7 @@ def test_track_runs_and_track_config(db, tmp_path):
     )
     assert "elsewhere" in outputs_text(nb.cells[3])
     assert "Empty DataFrame" in outputs_text(nb.cells[4])
-    assert "at least 0.1" in outputs_text(nb.cells[5])
+    assert outputs_text(nb.cells[5]) == "<Comparison of 1 run, 1 metric>"
+    assert "at least 0.1" in outputs_text(nb.cells[6])
     assert jt.load_run("elsewhere", db=other).status == "finished"
     assert not db.exists()
