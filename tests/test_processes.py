@@ -76,3 +76,35 @@ def test_a_killed_process_leaves_its_flushed_points_and_reads_as_crashed(db):
     assert record.status == "crashed"
     assert record.summary().loc["loss", "count"] == 100
     assert "crashed" in jt.runs().status.tolist()
+
+
+def test_a_kernel_killed_mid_cell_leaves_a_crashed_run(db):
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "TRACKER_DB": str(db)}
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(db.parent))
+    try:
+        kc.execute_interactive("%load_ext tracker", timeout=60)
+        kc.execute(
+            "%%track_run name=killed-kernel --no-panel\n"
+            "import time\n"
+            "for i in range(100):\n"
+            "    run.log(loss=1 / (i + 1))\n"
+            "time.sleep(1.0)\n"
+            "print('flushed', flush=True)\n"
+            "time.sleep(60)"
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            message = kc.get_iopub_msg(timeout=60)
+            if message["msg_type"] == "stream" and "flushed" in message["content"]["text"]:
+                break
+        assert jt.load_run("killed-kernel").status == "running"
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        km.provisioner.process.wait(timeout=10)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    record = jt.load_run("killed-kernel")
+    assert record.status == "crashed"
+    assert record.summary().loc["loss", "count"] == 100
