@@ -148,6 +148,7 @@ def test_track_runs_and_track_config(db, tmp_path):
             "%track_runs --status nonsense-status",
             "%track_compare --project default --folder / --last 5",
             "%track_config interval=0.01",
+            f"%%track_run name=here --db {tmp_path / 'third.db'} --no-panel --no-system\nrun.log(a=2)",
         ),
         tmp_path,
         db=db,
@@ -157,5 +158,6 @@ def test_track_runs_and_track_config(db, tmp_path):
     assert "Empty DataFrame" in outputs_text(nb.cells[4])
     assert outputs_text(nb.cells[5]) == "<Comparison of 1 run, 1 metric>"
     assert "at least 0.1" in outputs_text(nb.cells[6])
+    assert jt.load_run("here", db=tmp_path / "third.db").status == "finished"  # --db wins for this run
     assert jt.load_run("elsewhere", db=other).status == "finished"
     assert not db.exists()

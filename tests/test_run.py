@@ -274,3 +274,11 @@ def test_an_uncaught_exception_at_exit_marks_the_run_failed(db):
     assert done.returncode == 1
     info = jt.load_run("dies").info
     assert info.status == "failed" and "RuntimeError: boom" in info.error
+
+
+def test_project_defaults_to_the_notebook_name(db, monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", "experiments/mnist-cnn.ipynb")
+    with jt.start_run(name="nb", system=False) as run:
+        pass
+    assert run.project == "mnist-cnn"
+    assert jt.load_run("nb").info.notebook == "experiments/mnist-cnn.ipynb"
