@@ -36,6 +36,20 @@ def artifact_root(store) -> Path:
     return store.path.parent / ARTIFACTS_FOLDER
 
 
+def delete_run(store, run_id: int) -> None:
+    """Delete a run's rows and its artifact folder (the copies of its files)."""
+    import shutil
+
+    uuid = store.get_run(run_id).uuid
+    store.delete_run(run_id)
+    root = artifact_root(store).resolve()
+    folder = (root / uuid).resolve()
+    if (
+        folder.parent == root
+    ):  # an imported uuid such as "" or "../x" never reaches beyond the run's own folder
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def safe_name(name: object) -> str:
     """`name` as a clean relative path with '/' separators, or UnsafeArtifactName saying why not."""
     text = os.fspath(name) if isinstance(name, os.PathLike) else name

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .artifacts import delete_run
 from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
 from .query import load_run, runs, store_for
@@ -78,7 +79,7 @@ def cmd_rm(args) -> int:
             print("nothing deleted")
             return 1
     for info in infos:
-        store.delete_run(info.id)
+        delete_run(store, info.id)
     print(f"deleted {names}")
     return 0
 

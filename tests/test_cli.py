@@ -21,6 +21,12 @@ def _two_runs(db):
 def test_ls_show_rm(tmp_path):
     db = tmp_path / "t.db"
     _two_runs(db)
+    (tmp_path / "weights.bin").write_bytes(b"\0" * 1000)
+    alpha = jt.load_run("alpha", db=db)
+    with jt.start_run(resume="alpha", db=db, system=False) as run:
+        stored = run.save(tmp_path / "weights.bin", category="output")
+    copy = alpha.store.path.parent / "artifacts" / alpha.uuid
+    assert copy.is_dir() and stored.size == 1000
     listed = cli("ls", db=db)
     assert listed.returncode == 0
     lines = listed.stdout.splitlines()
@@ -34,6 +40,7 @@ def test_ls_show_rm(tmp_path):
     assert refused.returncode == 2 and "without --yes" in refused.stderr
     removed = cli("rm", "alpha", "--yes", db=db)
     assert removed.returncode == 0 and "deleted p/alpha" in removed.stdout
+    assert not copy.exists()  # the run's artifact files go with it
     assert jt.runs(db=db).name.tolist() == ["beta"]
 
 
