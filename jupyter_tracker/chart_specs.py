@@ -1,11 +1,12 @@
 """Vega-Lite templates for live views (one chart per metric, per hardware panel, the comparison overlay)
-and the naming of hardware series. The browser fills the named dataset "table"; see widgets/panel.js."""
+and the naming of hardware series. The browser fills the named dataset "table"; see widgets/run_panel.js.
+The static grids (`metric_grid`, `system_grid`) put the same templates side by side with inline rows.
+Plain dicts, no Altair: the notebook panel and its static fallback never import it."""
 
 from __future__ import annotations
 
-from .charts import ACCENT, PALETTE, SYSTEM_PREFIX, _check_x, _x_encoding
+from .vega import ACCENT, BASE_CONFIG, PALETTE, SCHEMA_URL, SYSTEM_PREFIX, message, tooltip, x_encoding
 
-SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
 _DEVICES = {"cpu": "CPU", "memory": "Memory", "swap": "Memory", "disk": "Disk", "network": "Network"}
 _DEVICES.update({"process": "This process", "cores": "CPU cores"})
 _UNITS = (("bytes_per_s", "B/s"), ("percent", "%"), ("utilization", "%"), ("bytes", "B"))
@@ -94,20 +95,13 @@ def system_spec(unit: str, *, height: int = 110) -> dict:
 
 def metric_spec(x: str = "step", *, height: int = 130) -> dict:
     """Vega-Lite template of one live metric card on the named dataset "table": the line and its latest point."""
-    _check_x(x)
-    xenc = _x_encoding(x, title=False).to_dict()
     yenc = {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}}
     yenc["axis"] = {"tickCount": 4}
-    tooltip = [
-        {"field": "step", "type": "quantitative", "format": ","},
-        {"field": "value", "type": "quantitative", "format": ".6~g"},
-        {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
-    ]
     return {
         "$schema": SCHEMA_URL,
         "data": {"name": "table"},
         "height": height,
-        "encoding": {"x": xenc, "y": yenc, "tooltip": tooltip},
+        "encoding": {"x": x_encoding(x, title=False), "y": yenc, "tooltip": tooltip()},
         "layer": [
             {"mark": {"type": "line", "color": ACCENT, "strokeWidth": 1.6}},
             {
@@ -124,14 +118,13 @@ def metric_spec(x: str = "step", *, height: int = 130) -> dict:
 def overlay_spec(x: str = "step", *, height: int = 280) -> dict:
     """Vega-Lite template of the comparison chart on "table" (label, step, value, time); one colour per
     label. The browser sets `encoding.color.scale` so each run keeps the colour shown in the table."""
-    _check_x(x)
     return {
         "$schema": SCHEMA_URL,
         "data": {"name": "table"},
         "height": height,
         "mark": {"type": "line", "strokeWidth": 1.8},
         "encoding": {
-            "x": _x_encoding(x).to_dict(),
+            "x": x_encoding(x),
             "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
             "color": {
                 "field": "label",
@@ -139,11 +132,47 @@ def overlay_spec(x: str = "step", *, height: int = 280) -> dict:
                 "scale": {"range": PALETTE},
                 "legend": {"title": None, "orient": "bottom", "direction": "horizontal", "labelLimit": 200},
             },
-            "tooltip": [
-                {"field": "label", "type": "nominal", "title": "run"},
-                {"field": "step", "type": "quantitative", "format": ","},
-                {"field": "value", "type": "quantitative", "format": ".6~g"},
-                {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
-            ],
+            "tooltip": tooltip({"field": "label", "type": "nominal", "title": "run"}),
         },
     }
+
+
+# -- static grids: the live templates side by side, rows inline (images of a finished run) --------------
+def metric_grid(
+    rows: list[dict], x: str = "step", *, columns: int = 3, width: int = 220, height: int = 130
+) -> dict:
+    """One chart per metric as the live panel draws it, in the order the keys first come in `rows`
+    (dicts with key, step, value and time in epoch ms)."""
+    if not rows:
+        return message("No metrics logged yet")
+    template = metric_spec(x, height=height)
+    template["encoding"]["x"] = x_encoding(x)  # an image has no x-axis picker: say what x is
+    by_key: dict[str, list] = {}
+    for row in rows:
+        by_key.setdefault(row["key"], []).append(row)
+    return _grid([_panel(template, data, key, width) for key, data in by_key.items()], columns)
+
+
+def system_grid(rows: list[dict], *, columns: int = 2, width: int = 300, height: int = 110) -> dict:
+    """One chart per device and unit with one colour per series, against wall time (rows: dicts with
+    key, value and time in epoch ms)."""
+    if not rows:
+        return message("No hardware samples")
+    panels = []
+    for title, panel in system_panels(dict.fromkeys(row["key"] for row in rows)).items():
+        labels = dict(zip(panel["keys"], panel["labels"], strict=True))
+        data = [{**row, "series": labels[row["key"]]} for row in rows if row["key"] in labels]
+        panels.append(_panel(system_spec(panel["unit"], height=height), data, title, width))
+    return _grid(panels, columns) | {"resolve": {"scale": {"color": "independent"}}}
+
+
+def _panel(template: dict, rows: list[dict], title: str, width: int) -> dict:
+    return {k: v for k, v in template.items() if k not in ("$schema", "data")} | {
+        "data": {"values": rows},
+        "width": width,
+        "title": {"text": title, "anchor": "start", "fontSize": 12},
+    }
+
+
+def _grid(panels: list[dict], columns: int) -> dict:
+    return {"$schema": SCHEMA_URL, "concat": panels, "columns": columns, "spacing": 24, "config": BASE_CONFIG}

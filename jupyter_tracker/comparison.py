@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from . import charts
+from .chart_data import downsample
 from .query import SYSTEM_PREFIX, store_for
+from .vega import MAX_POINTS
 
 STATS = ("last", "min", "max")
 
@@ -110,7 +111,7 @@ class Comparison:
         return differing
 
     # -- series for overlays --------------------------------------------------------------------------
-    def series(self, metric: str, runs: Iterable[int] | None = None, max_points: int = charts.MAX_POINTS):
+    def series(self, metric: str, runs: Iterable[int] | None = None, max_points: int = MAX_POINTS):
         """Long DataFrame run, name, key, step, value, time (epoch s) of one metric, downsampled per run."""
         import pandas as pd
 
@@ -120,7 +121,7 @@ class Comparison:
             frame = self.store.metrics_frame(missing, [metric])
             for run_id in missing:
                 part = frame[frame["run"] == run_id]
-                self._series[(run_id, metric)] = charts.downsample(part, max_points)
+                self._series[(run_id, metric)] = downsample(part, max_points)
         names = {info.id: info.name for info in self.infos}
         parts = [self._series[(i, metric)] for i in ids]
         columns = ["run", "key", "step", "value", "time"]
@@ -132,6 +133,8 @@ class Comparison:
         metric = metric or (self.metrics[0] if self.metrics else None)
         if metric is None:
             return None
+        from . import charts  # Altair, only for this static chart
+
         ids = list(runs) if runs is not None else self.runs[:10]
         return charts.overlay_chart(self.series(metric, ids), metric, x)
 

@@ -28,6 +28,8 @@ LAYERS = {
     "extras": 4,
     "folders": 4,
     "run": 4,
+    "vega": 5,
+    "chart_data": 5,
     "chart_specs": 5,
     "experiment": 5,
     "resume": 5,
@@ -119,3 +121,4 @@ def test_widgets_never_reach_the_store():
         if layer == "widgets":
             for _, internal in _imports(relative, tree):
                 assert internal != "store", f"{relative} reads the store directly; go through query/run"
+

@@ -183,7 +183,7 @@ def _series(points: list[tuple], max_points: int | None, x: str = "step", units:
 def _downsample(key: str, rows: list[tuple], max_points: int, x: str) -> list[tuple]:
     import pandas as pd
 
-    from ..charts import downsample
+    from ..chart_data import downsample
 
     frame = pd.DataFrame.from_records(rows, columns=["step", "value", "time"]).assign(key=key)
     kept = downsample(frame, max_points, x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from .. import charts
+from .. import vega
 
 HERE = Path(__file__).parent
 SOURCES = ("common.js", "run_panel.js", "compare.js")
@@ -25,7 +25,7 @@ def source() -> str:
 
 @functools.lru_cache(maxsize=2)
 def _esm(text: str) -> str:
-    return charts.javascript_bundle(text)
+    return vega.javascript_bundle(text)
 
 
 def esm() -> str:

@@ -13,7 +13,7 @@ import anywidget
 import traitlets
 
 from .. import chart_specs
-from ..charts import PALETTE
+from ..vega import PALETTE
 from .assets import css, esm
 
 PRESELECT = 5
