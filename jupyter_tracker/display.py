@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 import sys
 
-from . import charts
+from . import vega
+from .chart_specs import metric_grid, system_grid
 from .models import RUNNING
 from .widgets.fallback import comparison_html, run_html, run_text
 
@@ -32,7 +33,7 @@ def widget_view(widget) -> dict:
 def png_b64(chart) -> str | None:
     """The chart as base64 PNG text, or None when it cannot be drawn (the fallback must never fail a cell)."""
     try:
-        return base64.b64encode(charts.to_png(chart)).decode("ascii")
+        return base64.b64encode(vega.to_png(chart)).decode("ascii")
     except Exception:
         return None
 
@@ -65,14 +66,15 @@ class LiveDisplay:
         """Widget view, HTML summary with the charts inlined, PNG of the charts, and plain text."""
         panel, info = self.panel, self.run.info
         summaries = {k: v for k, v in panel.summaries().items() if not k.startswith("system/")}
-        metrics = panel.frame()
-        system = panel.frame(system=True)
+        metrics = panel.points()
+        system = panel.points(system=True)
         images = []
-        if not metrics.empty:
-            images.append(("Metrics", png_b64(charts.metric_chart(metrics))))
+        # Plain Vega-Lite from the live templates: drawing the fallback imports neither Altair nor pandas.
+        if metrics:
+            images.append(("Metrics", png_b64(metric_grid(metrics))))
         # A hardware chart of a cell that took a few seconds says nothing and costs ~0.25 s to draw.
-        if not system.empty and system["time"].nunique() >= MIN_SYSTEM_SAMPLES:
-            images.append(("System", png_b64(charts.system_chart(system))))
+        if len({row["time"] for row in system}) >= MIN_SYSTEM_SAMPLES:
+            images.append(("System", png_b64(system_grid(system))))
         images = [(title, data) for title, data in images if data]
         events = [tuple(e) for e in panel.events]
         bundle = {

@@ -195,6 +195,20 @@ def test_system_chart_one_panel_per_device_and_unit():
     assert "B'" in memory["encoding"]["y"]["axis"]["labelExpr"]
 
 
+def test_metric_grid_draws_the_live_template_per_key():
+    from jupyter_tracker.chart_specs import metric_grid
+
+    rows = [{"key": k, "step": s, "value": s * len(k), "time": T0 * 1000 + s} for s in range(5) for k in "ab"]
+    spec = metric_grid(rows, columns=3)
+    assert [panel["title"]["text"] for panel in spec["concat"]] == ["a", "b"]
+    first = spec["concat"][0]
+    assert first["data"]["values"] == [row for row in rows if row["key"] == "a"]
+    assert first["encoding"]["x"]["title"] == "step" and first["layer"][1]["mark"]["type"] == "circle"
+    json.dumps(spec, allow_nan=False)
+    assert charts.to_png(spec).startswith(b"\x89PNG")
+    assert metric_grid([])["mark"]["type"] == "text"
+
+
 def test_live_templates_use_the_named_dataset():
     from jupyter_tracker.chart_specs import metric_spec, overlay_spec, system_spec
 

@@ -1,6 +1,8 @@
 """The dependency arrows of the design, kept one way by reading every module's imports."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_tracker"
@@ -122,3 +124,9 @@ def test_widgets_never_reach_the_store():
             for _, internal in _imports(relative, tree):
                 assert internal != "store", f"{relative} reads the store directly; go through query/run"
 
+
+def test_notebook_panel_loads_without_altair_or_pandas():
+    # Altair alone costs about a second: the panel and its static fallback work from plain Vega-Lite dicts.
+    code = "import sys, jupyter_tracker.display, jupyter_tracker.widgets; print(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'altair'" not in loaded and "'pandas'" not in loaded

@@ -190,18 +190,16 @@ class LivePanel:
             snapshot = {"seq": self._seq, "series": {k: b.rows() for k, b in self.series.items()}}
         self.widget.snapshot = snapshot
 
-    def frame(self, system: bool = False):
-        """The downsampled points shown in the panel as a long DataFrame (key, step, value, time in s)."""
-        import pandas as pd
-
+    def points(self, system: bool = False) -> list[dict]:
+        """The downsampled points shown in the panel, metrics or hardware samples: dicts with key, step,
+        value and time in epoch ms (what the static grids of chart_specs draw)."""
         with self._lock:
-            rows = [
-                (key, step, value, ms / 1000.0)
+            return [
+                {"key": key, "step": step, "value": value, "time": ms}
                 for key, buffer in self.series.items()
                 if system == key.startswith(SYSTEM_PREFIX)
                 for _, step, value, ms in buffer.rows()
             ]
-        return pd.DataFrame(rows, columns=["key", "step", "value", "time"])
 
     def summaries(self) -> dict[str, dict]:
         with self._lock:

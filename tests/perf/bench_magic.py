@@ -19,8 +19,8 @@ from notebooks import execute, make_notebook  # noqa: E402
 
 CELLS = [
     "import time\nt = time.perf_counter()\n%load_ext tracker\nprint(f'BENCH load_ext {(time.perf_counter() - t) * 1e3:.1f} ms')",
-    # The first run of a kernel also scans the installed packages once, and the first panel imports pandas,
-    # Altair and vl-convert and loads the cached JavaScript bundle: measured apart, then warm.
+    # The first run of a kernel also scans the installed packages once, imports the store (sqlite-utils loads
+    # pandas) and anywidget, and loads the cached JavaScript bundle: measured apart, then warm.
     "import time\nt = time.perf_counter()\nget_ipython().run_cell_magic('track_run', 'name=first', 'pass')\n"
     "print(f'BENCH first %%track_run cell of a kernel (panel and sampler) {(time.perf_counter() - t) * 1e3:.0f} ms')",
     """
