@@ -29,6 +29,14 @@ VERSION = 1
 SYSTEM_PREFIX = "system/"
 
 _WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# Run columns a card holds as they are, by section ("git" sits in "code"; its columns are git_<key>):
+# what build_run_card writes and import_card reads back.
+AS_IS = {
+    "run": ("folder", "description", "status", "error"),
+    "origin": ("host", "user", "pid"),
+    "code": ("notebook", "execution_count", "cell_source"),
+    "git": ("commit", "branch", "dirty"),
+}
 
 
 # -- encoding of numbers ---------------------------------------------------------------------------------
@@ -81,7 +89,6 @@ def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict
     hardware = _hardware(system)
     if hardware is not None:
         system_part["hardware"] = hardware
-    git = {"commit": info.git_commit, "branch": info.git_branch, "dirty": info.git_dirty}
     return {
         "schema": RUN_SCHEMA,
         "version": VERSION,
@@ -91,11 +98,8 @@ def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict
             "uuid": info.uuid,
             "name": info.name,
             "project": info.project,
-            "folder": info.folder,
-            "description": info.description,
             "tags": list(info.tags),
-            "status": info.status,
-            "error": info.error,
+            **_as_is(info, "run"),
         },
         "timing": {
             "created": number(info.created),
@@ -104,16 +108,11 @@ def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict
             "heartbeat": number(info.heartbeat),
             "duration": number(info.duration),
         },
-        "origin": {"host": info.host, "user": info.user, "pid": info.pid},
+        "origin": _as_is(info, "origin"),
         "params": free(info.params),
         "metadata": free(info.metadata),
         "environment": free(info.environment),
-        "code": {
-            "notebook": info.notebook,
-            "execution_count": info.execution_count,
-            "cell_source": info.cell_source,
-            "git": git,
-        },
+        "code": {**_as_is(info, "code"), "git": _as_is(info, "git", prefix="git_")},
         "metrics": {"series": _series(user, max_points), "summaries": _summaries(summaries, system=False)},
         "system": system_part,
         "events": [
@@ -123,6 +122,17 @@ def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict
         "alerts": [{**alert, "rule": free(alert["rule"])} for alert in store.alerts(run_id)],
         "artifacts": store.artifacts(run_id),
     }
+
+
+def _as_is(info, section: str, prefix: str = "") -> dict:
+    return {key: getattr(info, prefix + key) for key in AS_IS[section]}
+
+
+def stored_columns(card: dict) -> dict:
+    """The run columns a card holds as they are (AS_IS), named as Store.create_run takes them."""
+    sections = {**card, "git": card["code"]["git"]}
+    prefixes = {"git": "git_"}
+    return {prefixes.get(s, "") + key: sections[s][key] for s, keys in AS_IS.items() for key in keys}
 
 
 def build_comparison_card(store, run_ids: Iterable[int], *, max_points: int | None = None) -> dict:

@@ -14,7 +14,7 @@ from ..errors import InvalidArgument
 from ..models import ENDED_STATUSES
 from ..query import RunRecord, store_for
 from ..store import dumps
-from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, unfree, unnumber
+from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, stored_columns, unfree, unnumber
 
 SCHEMA_FILES = {RUN_SCHEMA: "run-card.schema.json", COMPARISON_SCHEMA: "comparison-card.schema.json"}
 # The HTML card carries its JSON card in this element, so a card attached to a pull request can be imported.
@@ -92,29 +92,17 @@ def import_card(card_or_path: dict | str | os.PathLike, db=None) -> RunRecord:
     card = load_card(card_or_path)
     _check(card)
     store = store_for(db)
-    run, timing, code = card["run"], card["timing"], card["code"]
+    run, timing = card["run"], card["timing"]
     run_id, _ = store.create_run(
         run["project"],
         names.numbered(run["name"]),
         unnumber(timing["created"]),
         uuid=run["uuid"],
-        status=run["status"],
         started=unnumber(timing["started"]),
         heartbeat=unnumber(timing["heartbeat"]),
-        description=run["description"],
-        folder=run["folder"],
-        error=run["error"],
-        host=card["origin"]["host"],
-        user=card["origin"]["user"],
-        pid=card["origin"]["pid"],
-        notebook=code["notebook"],
-        cell_source=code["cell_source"],
-        execution_count=code["execution_count"],
-        git_commit=code["git"]["commit"],
-        git_branch=code["git"]["branch"],
-        git_dirty=code["git"]["dirty"],
         metadata=unfree(card["metadata"]),
         environment=unfree(card["environment"]),
+        **stored_columns(card),
     )
     try:
         _fill(store, run_id, card)
