@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import anywidget
+import traitlets
+
 from .. import vega
 
 HERE = Path(__file__).parent
@@ -36,3 +39,16 @@ def esm() -> str:
 @functools.lru_cache(maxsize=1)
 def css() -> str:
     return (HERE / "panel.css").read_text(encoding="utf-8")
+
+
+class BundledWidget(anywidget.AnyWidget):
+    """An anywidget running our front-end: one ES module for every widget, `kind` picks the view, `specs`
+    carries its Vega-Lite templates."""
+
+    _esm = traitlets.Unicode().tag(sync=True)
+    _css = traitlets.Unicode().tag(sync=True)
+    kind = traitlets.Unicode().tag(sync=True)
+    specs = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(_esm=esm(), _css=css(), **kwargs)

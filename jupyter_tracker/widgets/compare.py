@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import math
 
-import anywidget
 import traitlets
 
 from .. import chart_specs
 from ..vega import PALETTE
-from .assets import css, esm
+from .assets import BundledWidget
 
 PRESELECT = 5
 
 
-class ComparisonWidget(anywidget.AnyWidget):
-    _esm = traitlets.Unicode().tag(sync=True)
-    _css = traitlets.Unicode().tag(sync=True)
+class ComparisonWidget(BundledWidget):
     kind = traitlets.Unicode("compare").tag(sync=True)
     columns = traitlets.List().tag(sync=True)
     rows = traitlets.List().tag(sync=True)
     metrics = traitlets.List().tag(sync=True)
     selected = traitlets.List().tag(sync=True)
     series = traitlets.Dict().tag(sync=True)
-    specs = traitlets.Dict().tag(sync=True)
 
     def __init__(self, comparison, **kwargs):
         self.comparison = comparison
@@ -38,8 +34,6 @@ class ComparisonWidget(anywidget.AnyWidget):
         if metrics and selected:
             series = {metrics[0]: self._series_rows(metrics[0], selected)}
         super().__init__(
-            _esm=esm(),
-            _css=css(),
             columns=table_columns(comparison.frame),
             rows=table_rows(comparison.frame),
             metrics=metrics,

@@ -13,30 +13,26 @@ import math
 import threading
 import time
 
-import anywidget
 import traitlets
 
 from .. import chart_specs
 from ..models import RUNNING
-from .assets import css, esm
+from .assets import BundledWidget
 from .series import LiveSeries
 
 SYSTEM_PREFIX = "system/"
 MAX_EVENTS = 300
 
 
-class RunPanel(anywidget.AnyWidget):
+class RunPanel(BundledWidget):
     """The panel's synced state; the browser side lives in run_panel.js."""
 
-    _esm = traitlets.Unicode().tag(sync=True)
-    _css = traitlets.Unicode().tag(sync=True)
     kind = traitlets.Unicode("run").tag(sync=True)
     info = traitlets.Dict().tag(sync=True)
     params = traitlets.Dict().tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
     events = traitlets.List().tag(sync=True)
     system_layout = traitlets.Dict().tag(sync=True)
-    specs = traitlets.Dict().tag(sync=True)
     snapshot = traitlets.Dict().tag(sync=True)
 
     def __init__(self, **kwargs):
@@ -44,7 +40,7 @@ class RunPanel(anywidget.AnyWidget):
             "metric": {"step": chart_specs.metric_spec("step"), "time": chart_specs.metric_spec("time")},
             "system": chart_specs.system_spec(""),
         }
-        super().__init__(_esm=esm(), _css=css(), specs=specs, **kwargs)
+        super().__init__(specs=specs, **kwargs)
 
 
 def run_info(run, info=None, status: str | None = None) -> dict:
