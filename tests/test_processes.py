@@ -53,6 +53,32 @@ def test_concurrent_writers_lose_nothing(db):
         assert len(record.events()) == steps // 500
 
 
+OPENER = textwrap.dedent("""
+    import sys, time
+    from jupyter_tracker.store import open_store
+    while time.time() < float(sys.argv[2]):
+        time.sleep(0.001)
+    open_store(sys.argv[1])
+""")
+
+
+def test_processes_creating_one_new_database_at_once_all_succeed(tmp_path):
+    # Switching a brand-new file to WAL answers "locked" at once, without waiting, to all but one.
+    for trial in range(5):
+        db = tmp_path / f"fresh-{trial}.db"
+        start_at = time.time() + 1.0
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, str(db), str(start_at)], stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(8)
+        ]
+        for proc in procs:
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        assert jt.runs(db=db).empty
+
+
 KILLED = textwrap.dedent("""
     import time
     import jupyter_tracker as jt

@@ -14,6 +14,29 @@ from .schema import SCHEMA_VERSION, build_migrations
 BUSY_TIMEOUT_S = 60.0
 
 
+def _is_contention(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _retrying(statement):
+    """Run `statement()` until no other process holds the lock it needs.
+
+    busy_timeout covers ordinary waits, but SQLite answers "locked" at once in a few
+    cases (switching a brand-new file to WAL while another process does the same,
+    WAL recovery, lock upgrades), so contention gets more tries here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            return statement()
+        except sqlite3.OperationalError as exc:
+            if not _is_contention(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
 def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     if read_only:
         uri = f"{path.as_uri()}?mode=ro"
@@ -27,9 +50,14 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
 
 def _user_version(conn: sqlite3.Connection, path: Path) -> int:
     try:
-        return conn.execute("PRAGMA user_version").fetchone()[0]
+        return _retrying(lambda: conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and _is_contention(exc):
+            raise StoreError(
+                f"{path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s; "
+                "close the program holding it and try again."
+            ) from None
         raise NotADatabase(
             f"{path} is not a jupyter-tracker database ({exc}). "
             "Point db= / TRACKER_DB at another file, or move this one away."
@@ -65,7 +93,7 @@ class Connection:
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot open {path}: {exc}") from None
         if not read_only:
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            _retrying(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
             self.conn.execute("PRAGMA synchronous=NORMAL")
             if _user_version(self.conn, path) < SCHEMA_VERSION:
                 self._migrate()
@@ -83,15 +111,7 @@ class Connection:
     def transaction(self):
         """A write transaction that takes the database's write lock up front (no deadlocks on upgrade)."""
         with self.lock:
-            for attempt in range(100):
-                try:
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as exc:
-                    # busy_timeout already waited; a locked file under heavy contention gets more tries.
-                    if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 99:
-                        raise
-                    time.sleep(0.05)
+            _retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
             try:
                 yield self.conn
             except BaseException:
