@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import InvalidArgument
-from .frames import epoch_to_datetime
 
 RULES = ("is above", "is below", "is outside range", "is inside range")
 SOURCES = ("metrics", "events")
@@ -173,7 +172,7 @@ class AlertsMixin:
         pattern: str | None = None,
         notify: Callable[[AlertChange], object] | None = None,
     ) -> dict:
-        """Watch a metric or the events; adding a name again replaces that alert.
+        """Watch a metric or the events; adding a name again with another rule replaces that alert.
 
         Metrics: the mean of the metric's last `window` points (fewer at the start; NaN skipped) is
         tested against `rule` ('is above'/'is below' `threshold`, 'is outside range'/'is inside range'
@@ -185,35 +184,36 @@ class AlertsMixin:
         if notify is not None and not callable(notify):
             raise InvalidArgument("notify must be a callable (or None)")
         spec = alert_spec(source, metric, rule, threshold, range_low, range_high, window, frequency, pattern)
-        self._store.put_alert(self.id, name, {**spec, "notify": notify is not None}, time.time())
         rules = dict(getattr(self, "_alert_rules", None) or {})
         first = not rules
+        same = rules.get(name) is not None and rules[name].spec == spec
+        # The same rule declared again (a re-run cell, a resumed run) keeps its state and window.
+        self._store.put_alert(
+            self.id, name, {**spec, "notify": notify is not None}, time.time(), reset=not same
+        )
+        if same:
+            rules[name].notify = notify
+            return dict(spec)
         rules[name] = _Rule(name, spec, notify)
         self._alert_rules = rules  # replaced whole: the writer thread reads it without a lock
         if first:
             self.subscribe(self._check_alerts)
         return dict(spec)
 
-    def alerts(self):
-        """DataFrame of the run's alerts: name, source, state, triggered_at, changed_at, rule."""
-        import pandas as pd
-
-        rows = [
-            {
-                "name": row["name"],
-                "source": row["rule"].get("source"),
-                "state": row["state"],
-                "triggered_at": row["triggered_at"],
-                "changed_at": row["changed_at"],
-                "rule": row["rule"],
-            }
-            for row in self._store.alert_rows([self.id])
-        ]
-        columns = ["name", "source", "state", "triggered_at", "changed_at", "rule"]
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        for column in ("triggered_at", "changed_at"):
-            frame[column] = epoch_to_datetime(frame[column])
-        return frame
+    def _rearm_alerts(self) -> None:
+        """Take up the alerts a resumed run had: their state, and a window refilled from its stored
+        points, so a rule carries on across cells. Callbacks are not stored: pass `notify=` again."""
+        rules = {}
+        for row in self._store.alerts(self.id):
+            spec = {key: value for key, value in row["rule"].items() if key != "notify"}
+            rule = _Rule(row["name"], spec, None)
+            rule.state = row["state"]
+            if rule.pattern is None:
+                rule.window.extend(self._store.recent_values(self.id, spec["metric"], spec["window"]))
+            rules[rule.name] = rule
+        if rules:
+            self._alert_rules = rules
+            self.subscribe(self._check_alerts)
 
     def _check_alerts(self, points: list, events: list, status: str) -> None:
         """Writer-thread listener: feed the batch to every rule and act on each change of state."""

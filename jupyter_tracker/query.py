@@ -58,6 +58,27 @@ class RunRecord(ArtifactReader):
         frame["time"] = epoch_to_datetime(frame["time"])
         return frame
 
+    def alerts(self):
+        """DataFrame of the run's alerts: name, source, state, triggered_at, changed_at, rule."""
+        import pandas as pd
+
+        rows = [
+            {
+                "name": row["name"],
+                "source": row["rule"].get("source"),
+                "state": row["state"],
+                "triggered_at": row["triggered_at"],
+                "changed_at": row["changed_at"],
+                "rule": row["rule"],
+            }
+            for row in self._store.alert_rows([self.id])
+        ]
+        columns = ["name", "source", "state", "triggered_at", "changed_at", "rule"]
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        for column in ("triggered_at", "changed_at"):
+            frame[column] = epoch_to_datetime(frame[column])
+        return frame
+
     def hardware(self) -> dict:
         """Peak RSS and GPU memory, mean CPU % and GPU utilization, total bytes read/written/sent/received."""
         from .sampler import summarize

@@ -346,6 +346,8 @@ def start_run(
             store.merge_json(run_id, "metadata", dict(metadata))
     run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
     run._track_environment()  # TRACKER_TRACK_* variables
+    if resume is not None:
+        run._rearm_alerts()
     if resume is None:
         cwd = os.getcwd()
         run._writer.submit(lambda: _store_slow_context(store, run_id, cwd))

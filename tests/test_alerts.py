@@ -124,6 +124,40 @@ def test_redefining_an_alert_replaces_it(db):
     assert len(run.alerts()) == 1 and run.alerts().state[0] == "ok" and _alert_events("again") == []
 
 
+def test_declaring_the_same_alert_again_keeps_its_state_and_window(db):
+    with jt.start_run(name="same", system=False) as run:
+        run.add_alert("a", metric="m", rule="is above", threshold=1, window=2)
+        run.log(m=5)
+        run.log(m=5)
+        deadline = time.time() + 5
+        while run.alerts().state[0] != "critical" and time.time() < deadline:  # the writer thread checks
+            time.sleep(0.02)
+        changes = []
+        run.add_alert("a", metric="m", rule="is above", threshold=1, window=2, notify=changes.append)
+        run.log(m=-9)  # mean over the kept window (5, -9) is below 1: clears, and the new callback hears it
+    assert _alert_events("same") == [("critical", "critical"), ("info", "ok")]
+    deadline = time.time() + 5
+    while not changes and time.time() < deadline:
+        time.sleep(0.01)
+    assert [c.state for c in changes] == ["ok"]
+
+
+def test_a_resumed_run_carries_its_alerts_on(db):
+    with jt.start_run(name="long", system=False) as run:
+        run.add_alert("loss high", metric="loss", rule="is above", threshold=1.0, window=3)
+        run.add_alert("nan seen", source="events", pattern="nan", window=1)
+        for value in [3.0, 3.0, 3.0]:
+            run.log(loss=value)
+    assert run.alerts().state.tolist() == ["critical", "ok"]
+    with jt.start_run(resume="long", system=False) as again:
+        assert again.alerts().state.tolist() == ["critical", "ok"]  # no second "critical" event
+        # the window refilled from the stored points: (3, 3, -9) averages -1, which clears the alert
+        again.log(loss=-9.0)
+        again.log_event("loss is nan")
+    assert jt.load_run("long").alerts().state.tolist() == ["ok", "critical"]
+    assert _alert_events("long") == [("critical", "critical"), ("info", "ok"), ("critical", "critical")]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -152,6 +152,15 @@ class Reads:
         rows = self.db.query(sql + " ORDER BY m.key, m.step, m.time", args)
         return [(k, s, _nan(v), t) for k, s, v, t in rows]
 
+    def recent_values(self, run_id: int, key: str, count: int) -> list[float]:
+        """The last `count` values of one metric, oldest first (NaN left out)."""
+        rows = self.db.query(
+            "SELECT m.value FROM metrics m JOIN metric_keys k ON k.run = m.run AND k.id = m.key "
+            "WHERE m.run = ? AND k.name = ? AND m.value IS NOT NULL ORDER BY m.step DESC, m.time DESC LIMIT ?",
+            (run_id, key, count),
+        )
+        return [value for (value,) in reversed(rows)]
+
     def metrics_frame(self, run_ids: int | Iterable[int], keys: Iterable[str] | None = None):
         """Long DataFrame: run, key, step, value, time (seconds since the epoch)."""
         import pandas as pd

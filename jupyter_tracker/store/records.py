@@ -49,13 +49,15 @@ class Records:
         return [dict(zip(ARTIFACT_COLUMNS, row, strict=True)) for row in rows]
 
     # -- alerts ---------------------------------------------------------------------------------
-    def put_alert(self, run_id: int, name: str, rule: dict, now: float) -> None:
-        """Define (or redefine, resetting its state to ok) the alert `name` of the run."""
+    def put_alert(self, run_id: int, name: str, rule: dict, now: float, *, reset: bool = True) -> None:
+        """Define the alert `name` of the run; redefining it resets its state to ok unless `reset=False`."""
+        update = "rule = excluded.rule"
+        if reset:
+            update += ", state = 'ok', triggered_at = NULL, changed_at = excluded.changed_at"
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO alerts (run, name, rule, state, triggered_at, changed_at) "
-                "VALUES (?, ?, ?, 'ok', NULL, ?) ON CONFLICT (run, name) DO UPDATE SET "
-                "rule = excluded.rule, state = 'ok', triggered_at = NULL, changed_at = excluded.changed_at",
+                f"VALUES (?, ?, ?, 'ok', NULL, ?) ON CONFLICT (run, name) DO UPDATE SET {update}",
                 (run_id, name, dumps(rule), now),
             )
 
