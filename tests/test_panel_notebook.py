@@ -85,6 +85,14 @@ def test_magic_panel_and_no_panel(tmp_path):
     assert "failed" in failed.data["text/plain"] and "diverged" in failed.data["text/html"]
     assert any(out.output_type == "error" for out in nb.cells[3].outputs)
 
+    # The Vega libraries (~0.9 MB) are saved once for the kernel, not once per panel.
+    states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    sizes = sorted(len(model["state"].get("_esm", "")) for model in states)
+    big = [size for size in sizes if size > 500_000]
+    assert len(big) == 1, sizes
+    panels = [m["state"] for m in states if m["state"].get("kind") == "run"]
+    assert len(panels) == 2 and all(len(state["_esm"]) < 100_000 for state in panels)
+
 
 def test_terminal_ipython_prints_a_text_summary(tmp_path):
     """Outside a kernel (no comms) there is no widget: finish() prints a short summary."""

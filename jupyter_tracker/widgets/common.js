@@ -1,6 +1,6 @@
 // Shared helpers of the inline widgets: DOM building, number/time formatting, theme-aware Vega views.
-// This file is concatenated ahead of run_panel.js and compare.js and bundled with Vega by vl-convert,
-// which provides `vegaEmbed` (no CDN). User text only ever goes through textContent, never innerHTML.
+// This file is concatenated ahead of run_panel.js and compare.js; vega-embed comes from the kernel's runtime
+// widget (see vegaRuntime; no CDN). User text only ever goes through textContent, never innerHTML.
 
 const STATUS_LABEL = {
   running: "Running",
@@ -10,6 +10,22 @@ const STATUS_LABEL = {
   crashed: "Crashed",
 };
 const ALERT_LEVELS = new Set(["warning", "error", "critical"]);
+
+// vega-embed, once the runtime widget's module has run on this page. Front ends that create models only
+// when something asks for them (one frame per output) are asked, by the model id in `runtime`.
+function vegaRuntime(model) {
+  const slot = (globalThis[VEGA_RUNTIME] ??= {});
+  if (slot.embed) return Promise.resolve(slot.embed);
+  slot.ready ??= new Promise((resolve) => (slot.resolve = resolve));
+  const ref = model?.get("runtime");
+  if (ref && !slot.asked && model.widget_manager?.get_model) {
+    slot.asked = true;
+    Promise.resolve(model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, ""))).catch(() => {
+      slot.asked = false;
+    });
+  }
+  return slot.ready;
+}
 
 function h(tag, cls, ...children) {
   const node = document.createElement(tag);
@@ -147,6 +163,7 @@ class ChartView {
     spec.autosize = { type: "fit-x", contains: "padding", resize: true };
     spec.config = { ...(spec.config || {}), ...themeConfig(this.host) };
     spec.datasets = { table: this.rows().map((row) => ({ ...row })) };
+    const vegaEmbed = await vegaRuntime();
     const result = await vegaEmbed(this.host, spec, {
       actions: false,
       renderer: "svg",
