@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 HERE = Path(__file__).resolve().parent
 
@@ -21,8 +23,16 @@ def main() -> int:
     nb = nbformat.read(HERE / "quickstart.ipynb", as_version=4)
     env = {**os.environ, "TRACKER_DB": str(out / "tracker.db")}
     print(f"running {HERE / 'quickstart.ipynb'} in a fresh kernel ...", flush=True)
+    # A local kernel talks over Unix sockets where there are some: nothing listens on the network.
+    sockets = (
+        {"transport": "ipc", "ip": str(Path(tempfile.mkdtemp()) / "kernel")} if os.name == "posix" else {}
+    )
     NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(out)}}
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(out)}},
+        config=Config(KernelManager=sockets),
     ).execute(env=env)
     nbformat.write(nb, out / "quickstart.ipynb")
     card = out / "quickstart-card.html"
