@@ -13,9 +13,14 @@ import keyword
 import shlex
 
 from .errors import InvalidArgument
+from .models import STATUSES
 
 _QUOTES = "'\""
 _OPEN, _CLOSE = "([{", ")]}"
+
+
+class HelpRequested(Exception):
+    """`-h`/`--help` was on the line: the text to show instead of running anything."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,6 +89,8 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
     i = 0
     while i < len(tokens):
         token = tokens[i]
+        if token in ("-h", "--help"):
+            raise HelpRequested(parser.format_help())
         if token.startswith("-") and not _is_number(token):
             flag = token.split("=", 1)[0]
             if flag not in known:
@@ -101,9 +108,15 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
             _check_key(key, token, reserved)
             if key in found:
                 raise InvalidArgument(f"{key}= is given twice")
+            if not value:
+                raise InvalidArgument(f"{key}= has no value: write {key}=VALUE (quote text with spaces)")
             found[key] = literal(value)
         elif params:
-            raise InvalidArgument(f"{token!r} is neither key=value nor an --option")
+            hint = ""
+            if i and "=" in tokens[i - 1] and not tokens[i - 1].startswith("-"):
+                key, _, value = tokens[i - 1].partition("=")
+                hint = f'; a value with spaces needs quotes: {key}="{unquote(value)} {token}"'
+            raise InvalidArgument(f"{token!r} is neither key=value nor an --option{hint}")
         else:
             flags.append(unquote(token))
         i += 1
@@ -137,7 +150,13 @@ def add_run_filters(parser: argparse.ArgumentParser, *, limit: int | None = 50) 
     """The options that select runs, shared by %track_runs, %track_compare and `jupyter-tracker ls`
     (no --limit when `limit` is None)."""
     parser.add_argument("--project", "-p", help="only runs of this project")
-    parser.add_argument("--status", "-s", help="running, finished, failed, interrupted or crashed")
+    parser.add_argument(
+        "--status",
+        "-s",
+        choices=STATUSES,
+        metavar="STATUS",
+        help=f"only runs with this status: {', '.join(STATUSES)}",
+    )
     parser.add_argument("--tags", "-t", action="append", help="only runs with this tag (repeatable)")
     parser.add_argument("--folder", help="only runs in this folder and its sub-folders")
     if limit is not None:
@@ -184,6 +203,8 @@ def parse_track_run(line: str):
         raise InvalidArgument(f"--as {options.var!r} is not a valid Python variable name")
     if options.var in params:
         raise InvalidArgument(f"{options.var}= clashes with the run variable; rename it or use --as OTHER")
+    if options.project is not None and not options.project.strip():
+        raise InvalidArgument("--project needs a name (leave it out for the notebook's name)")
     if options.interval is not None and options.interval < 0.1:
         raise InvalidArgument(f"--interval must be at least 0.1 seconds, got {options.interval}")
     return options, params, None if name is None else str(name).strip()

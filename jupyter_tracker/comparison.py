@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 
 from .chart_data import downsample
+from .errors import InvalidArgument
 from .query import SYSTEM_PREFIX, store_for
 from .vega import MAX_POINTS
 
@@ -50,6 +51,14 @@ class Comparison:
         self.infos = list(infos)
         self.runs = [info.id for info in self.infos]
         self._summaries = store.summaries(self.runs)
+        if metrics and self.runs:
+            logged = {key for per_key in self._summaries.values() for key in per_key}
+            missing = [m for m in metrics if m not in logged]
+            if missing:
+                raise InvalidArgument(
+                    f"no compared run logged {', '.join(map(repr, missing))}; "
+                    f"the metrics are {', '.join(self._metric_keys()) or 'none'}"
+                )
         self.metrics = metrics or self._metric_keys()
         self.frame = self._frame()
         self._series: dict[tuple[int, str], object] = {}

@@ -7,6 +7,8 @@ before it runs, with one short message.
 from __future__ import annotations
 
 import ast
+import builtins
+import functools
 from contextlib import contextmanager
 
 from IPython.core.error import UsageError
@@ -17,18 +19,40 @@ from .errors import TrackerError
 from .run import start_run
 
 
+class _ShowHelp(Exception):
+    pass
+
+
 @contextmanager
 def _usage_errors():
     __tracebackhide__ = True
     try:
         yield
+    except cellargs.HelpRequested as request:
+        print(request)
+        raise _ShowHelp from None
     except TrackerError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _with_help(magic):
+    """`%magic --help` prints the options and does nothing else."""
+
+    @functools.wraps(magic)
+    def wrapper(*args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            return magic(*args, **kwargs)
+        except _ShowHelp:
+            return None
+
+    return wrapper
 
 
 @magics_class
 class TrackerMagics(Magics):
     @cell_magic
+    @_with_help
     def track_run(self, line: str, cell: str):
         """Record this cell as a run.
 
@@ -62,6 +86,9 @@ class TrackerMagics(Magics):
                 execution_count=self._execution_count(),
             )
         namespace = self.shell.user_ns
+        # Params named like a built-in (type=, input=) are variables for this cell only, so that
+        # len(), print() and friends work again afterwards.
+        shadowing = [key for key in params if hasattr(builtins, key) and key not in namespace]
         namespace.update(params)
         namespace[options.var] = run
         live = None
@@ -77,6 +104,10 @@ class TrackerMagics(Magics):
             if live is not None:
                 live.finish()
             raise
+        finally:
+            for key in shadowing:
+                if namespace.get(key) is params[key]:
+                    del namespace[key]
         run.finish()
         if live is not None:
             live.finish()
@@ -103,6 +134,7 @@ class TrackerMagics(Magics):
         return body, last
 
     @line_magic
+    @_with_help
     def track_runs(self, line: str):
         """List runs: %track_runs [--project P] [--status S] [--tags T] [--folder F] [--limit N] [--db PATH]"""
         from .query import runs
@@ -114,6 +146,7 @@ class TrackerMagics(Magics):
             return runs(**cellargs.run_filters(opts), db=opts.db)
 
     @line_magic
+    @_with_help
     def track_compare(self, line: str):
         """Compare runs: %track_compare [RUN ...] [--project P] [--tags T] [--status S] [--folder F]
         [--metric M ...] [--last N] [--db PATH]"""
@@ -131,6 +164,7 @@ class TrackerMagics(Magics):
             return compare(opts.runs or None, **filters, metrics=opts.metrics, last=opts.last, db=opts.db)
 
     @line_magic
+    @_with_help
     def track_export(self, line: str):
         """Export a run card: %track_export RUN [--format json|html] [--out PATH] [--db PATH]"""
         from .cards import export_run
@@ -149,6 +183,7 @@ class TrackerMagics(Magics):
         return None
 
     @line_magic
+    @_with_help
     def track_config(self, line: str):
         """Session settings: %track_config [db=PATH] [project=NAME] [interval=SECONDS] [system=False]"""
         with _usage_errors():

@@ -1,6 +1,6 @@
 import pytest
 
-from jupyter_tracker.cellargs import literal, parse_track_run, tokenize
+from jupyter_tracker.cellargs import HelpRequested, literal, parse_track_run, tokenize
 from jupyter_tracker.errors import InvalidArgument
 
 
@@ -62,6 +62,9 @@ def test_flag_with_equals_and_negative_number_param():
         ("run=3", "clashes with the run variable"),
         ('name=""', "non-empty"),
         ("--lr=0.1", "unknown option --lr"),
+        ("lr=", "lr= has no value"),
+        ("name=my run", 'a value with spaces needs quotes: name="my run"'),
+        ("--project ''", "--project needs a name"),
     ],
 )
 def test_bad_lines_name_the_problem(line, message):
@@ -82,3 +85,8 @@ def test_literal_falls_back_to_text():
     assert literal("1e-3") == 0.001
     assert literal("adam") == "adam"
     assert literal("__import__('os')") == "__import__('os')"  # never evaluated
+
+
+def test_help_is_a_request_not_an_error():
+    with pytest.raises(HelpRequested, match="--no-panel"):
+        parse_track_run("lr=0.1 --help")

@@ -10,7 +10,7 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker.comparison import Comparison, compare
-from jupyter_tracker.errors import RunNotFound
+from jupyter_tracker.errors import InvalidArgument, RunNotFound
 from jupyter_tracker.widgets.compare import table_columns, table_rows
 from jupyter_tracker.widgets.series import LiveSeries
 
@@ -67,6 +67,13 @@ def test_filters_and_explicit_runs(runs):
         compare(["nope"])
     empty = compare(project="nobody")
     assert empty.frame.empty and empty.runs == [] and empty.overlay_chart() is None
+
+
+def test_typos_in_filters_are_errors_not_empty_results(runs):
+    with pytest.raises(InvalidArgument, match="no compared run logged 'los'; the metrics are loss"):
+        compare(project="p", metrics=["los"])
+    with pytest.raises(InvalidArgument, match="unknown status done; the statuses are running, finished"):
+        jt.runs(status="done")
 
 
 def test_differing_params(runs):

@@ -104,6 +104,9 @@ def test_resume_spans_cells(db, tmp_path):
         ("project=x", "print('ran')", "looks like the --project option"),
         ("", "   \n", "the cell is empty"),
         ("--resume nothing-here", "print('ran')", "no run named 'nothing-here'"),
+        ("lr=", "print('ran')", "lr= has no value"),
+        ("name=my run", "print('ran')", 'quotes: name="my run"'),
+        ("--project ''", "print('ran')", "--project needs a name"),
     ],
 )
 def test_bad_arguments_are_usage_errors_and_create_no_run(db, tmp_path, line, body, message):
@@ -114,6 +117,25 @@ def test_bad_arguments_are_usage_errors_and_create_no_run(db, tmp_path, line, bo
     assert shown.startswith("UsageError: ") and message in shown and shown.count("\n") == 1
     assert "ran" not in shown
     assert not db.exists() or _rows(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_help_and_params_named_like_builtins(db, tmp_path):
+    nb = execute(
+        make_notebook(
+            LOAD,
+            "%%track_run --help\nprint('ran')",
+            "%track_compare -h",
+            "%%track_run type='cnn' len=3 lr=0.1 --no-panel --no-system\nprint('in the cell', type, len, lr)",
+            "print('after', len('ab'), type(1).__name__, lr)",
+        ),
+        tmp_path,
+        db=db,
+    )
+    assert "--no-panel" in outputs_text(nb.cells[1]) and "ran" not in outputs_text(nb.cells[1])
+    assert "--metric" in outputs_text(nb.cells[2])
+    assert "in the cell cnn 3 0.1" in outputs_text(nb.cells[3])
+    assert "after 2 int 0.1" in outputs_text(nb.cells[4])  # built-ins are back; other params stay
+    assert jt.load_run(jt.runs().name[0]).params == {"type": "cnn", "len": 3, "lr": 0.1}
 
 
 def test_load_twice_unload_and_no_leaked_threads(db, tmp_path):
@@ -155,7 +177,7 @@ def test_track_runs_and_track_config(db, tmp_path):
         allow_errors=True,
     )
     assert "elsewhere" in outputs_text(nb.cells[3])
-    assert "Empty DataFrame" in outputs_text(nb.cells[4])
+    assert "invalid choice: 'nonsense-status'" in outputs_text(nb.cells[4])
     assert outputs_text(nb.cells[5]) == "<Comparison of 1 run, 1 metric>"
     assert "at least 0.1" in outputs_text(nb.cells[6])
     assert jt.load_run("here", db=tmp_path / "third.db").status == "finished"  # --db wins for this run

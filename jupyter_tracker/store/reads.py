@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import psutil
 
 from ..errors import InvalidArgument, RunNotFound
-from ..models import RunInfo, effective_status
+from ..models import STATUSES, RunInfo, effective_status
 from .schema import RUN_FIELDS as _RUN_FIELDS
 
 _RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
@@ -125,6 +125,11 @@ class Reads:
         infos = self._run_infos(where, args, order="created DESC, id DESC")
         if status is not None:
             wanted = {status} if isinstance(status, str) else set(status)
+            unknown = sorted(wanted - set(STATUSES))
+            if unknown:
+                raise InvalidArgument(
+                    f"unknown status {', '.join(unknown)}; the statuses are {', '.join(STATUSES)}"
+                )
             infos = [info for info in infos if info.status in wanted]
         return infos[:limit] if limit else infos
 
