@@ -84,6 +84,12 @@ def _safe(fn):
         return None
 
 
+# CPU times tick in 1/100 s: over a few milliseconds (the last sample, taken at stop, can follow a tick that
+# closely) one tick reads as hundreds of percent. Rates wait for a gap this long; the baseline is kept.
+MIN_RATE_GAP_S = 0.09
+CORES = os.cpu_count() or 1
+
+
 class RateProbe(Probe):
     """Turns cumulative counters into per-second rates; the first reading after reset gives none."""
 
@@ -97,8 +103,11 @@ class RateProbe(Probe):
 
     def rates(self, counters: tuple) -> list[tuple[str, float]]:
         now = time.monotonic()
-        last, self._last = self._last, (now, counters)
-        if last is None or now <= last[0]:
+        last = self._last
+        if last is not None and now - last[0] < MIN_RATE_GAP_S:
+            return []
+        self._last = (now, counters)
+        if last is None:
             return []
         dt = now - last[0]
         # a counter that went down was reset or wrapped: no rate for it this time
@@ -111,13 +120,14 @@ class CpuProbe(Probe):
     name = "cpu"
 
     def __init__(self, procfs: bool = True):
-        self._last: dict[int, tuple[float, float]] | None = None
+        self.reset()
         self._cores: dict[int, str] = {}
         self._loadavg = getattr(os, "getloadavg", None)  # psutil's Windows emulation starts a thread
         self._proc = procfs and LINUX and bool(_safe(self._from_proc))
 
     def reset(self) -> None:
         self._last = None
+        self._last_at = 0.0
 
     @staticmethod
     def _from_proc() -> dict[int, tuple[int, int]]:
@@ -140,8 +150,11 @@ class CpuProbe(Probe):
 
     def sample(self, now: float) -> list[tuple[str, float]]:
         out = [(LOAD_1M, self._loadavg()[0])] if self._loadavg else []
+        wall = time.monotonic()
+        if self._last is not None and wall - self._last_at < MIN_RATE_GAP_S:
+            return out
         current = self._from_proc() if self._proc else self._from_psutil()
-        last, self._last = self._last, current
+        last, self._last, self._last_at = self._last, current, wall
         if last is None:
             return out
         busy_all = total_all = 0.0
@@ -314,9 +327,13 @@ class ProcessProbe(Probe):
         if hwm is not None and self._hwm_at_start is not None and hwm > self._hwm_at_start:
             self._peak = max(self._peak, hwm)
         out = [(PROC_RSS, float(rss)), (PROC_RSS_PEAK, float(self._peak)), (PROC_THREADS, float(threads))]
-        last, self._last_cpu = self._last_cpu, (wall, cpu)
-        if last is not None and wall > last[0]:
-            out.append((PROC_CPU, max(0.0, 100.0 * (cpu - last[1]) / (wall - last[0]))))
+        last = self._last_cpu
+        if last is not None and wall - last[0] < MIN_RATE_GAP_S:
+            return out
+        self._last_cpu = (wall, cpu)
+        if last is not None:
+            percent = 100.0 * (cpu - last[1]) / (wall - last[0])
+            out.append((PROC_CPU, min(max(0.0, percent), 100.0 * CORES)))
         return out
 
 

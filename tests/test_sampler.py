@@ -235,6 +235,34 @@ def test_proc_readers_agree_with_psutil():
     assert sum(DiskIoProbe()._from_proc()) <= psutil_io.read_bytes + psutil_io.write_bytes
 
 
+def test_rates_wait_for_a_gap_long_enough_to_mean_something():
+    from jupyter_tracker.probes import (
+        CORES,
+        MIN_RATE_GAP_S,
+        CpuProbe,
+        DiskIoProbe,
+        NetworkProbe,
+        ProcessProbe,
+    )
+
+    probes = [CpuProbe(), DiskIoProbe(), NetworkProbe(), ProcessProbe()]
+    rate_keys = {CPU_PERCENT, PROC_CPU} | {name for p in probes[1:3] for name in p.names}
+    for probe in probes:
+        probe.sample(0)
+    time.sleep(MIN_RATE_GAP_S + 0.05)
+    for probe in probes:
+        probe.sample(0)  # a regular tick: rates
+    end = time.process_time() + 0.005
+    while time.process_time() < end:  # burn CPU time for the next, too-close reading
+        pass
+    close = {key for probe in probes for key, _ in probe.sample(0)}
+    assert not close & rate_keys  # a few ms after a tick: no rate, the baseline is kept
+    time.sleep(MIN_RATE_GAP_S + 0.05)
+    later = dict(kv for probe in probes for kv in probe.sample(0))
+    assert {CPU_PERCENT, PROC_CPU} <= later.keys()
+    assert 0 <= later[PROC_CPU] <= 100 * CORES and 0 <= later[CPU_PERCENT] <= 100
+
+
 def test_rss_peak_catches_growth_between_ticks():
     s = HardwareSampler(lambda t, v: None, interval=10)
     s.start()
