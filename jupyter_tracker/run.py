@@ -273,6 +273,11 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.finish(status, text)
 
+    def export(self, path=None, format: str | None = None):
+        """Write the run card (see RunRecord.export); while the run is open, a snapshot of all logged so far."""
+        self._writer.flush()
+        return super().export(path, format)
+
     def __enter__(self) -> Run:
         return self
 

@@ -34,6 +34,7 @@ class BatchWriter:
         self._events: list[tuple] = []
         self._keys: list[tuple] = []
         self._jobs: list[Callable] = []
+        self._waiters: list[threading.Event] = []
         self._wake = threading.Event()
         self._stopping = False
         self._failures = 0
@@ -69,6 +70,16 @@ class BatchWriter:
             self._jobs.append(job)
         self._wake.set()
 
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything handed over before this call is in the database; False on timeout."""
+        if not self._thread.is_alive() or self._thread is threading.current_thread():
+            return not self._has_data()
+        done = threading.Event()
+        with self._lock:
+            self._waiters.append(done)
+        self._wake.set()
+        return done.wait(timeout)
+
     def close(self) -> None:
         """Write everything still buffered and stop the thread."""
         with self._lock:
@@ -97,15 +108,22 @@ class BatchWriter:
             with self._lock:
                 stopping = self._stopping
                 jobs, self._jobs = self._jobs, []
+                waiters, self._waiters = self._waiters, []
             for job in jobs:
                 try:
                     job()
                 except Exception as exc:  # a failed capture must not stop the data from landing
                     self._report(exc)
             now = time.time()
-            if self._has_data() or now - last_beat >= HEARTBEAT_SECONDS or stopping:
-                if self._flush():
+            if self._has_data() or now - last_beat >= HEARTBEAT_SECONDS or stopping or waiters:
+                written = self._flush()
+                if written:
                     last_beat = now
+                    for waiter in waiters:
+                        waiter.set()
+                elif waiters:  # the write failed: they wait for the next one
+                    with self._lock:
+                        self._waiters[:0] = waiters
             if stopping and not self._has_data():
                 return
 

@@ -1,3 +1,4 @@
+import json
 import math
 import subprocess
 import sys
@@ -207,6 +208,18 @@ def test_git_is_recorded_inside_a_repository(db, tmp_path):
         pass
     info = jt.load_run("git").info
     assert len(info.git_commit) == 40 and info.git_branch in ("main", "master") and info.git_dirty is False
+
+
+def test_flush_waits_for_everything_logged_so_far(db):
+    with jt.start_run(name="open", system=False) as run:
+        for step in range(5000):
+            run.log(loss=step)
+        run.log_event("half way")
+        assert run._writer.flush(timeout=10)
+        assert run.store.summaries([run.id])[run.id]["loss"]["count"] == 5000
+        assert list(run.events().message) == ["half way"]
+        card = run.export(db.parent / "open.json")  # exporting an open run writes all logged so far
+        assert json.loads(card.read_text())["metrics"]["summaries"]["loss"]["count"] == 5000
 
 
 def test_threads_do_not_leak_across_100_runs(db):
