@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
-import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
 
+from . import config
 from .artifacts import delete_run
 from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
-from .query import load_run, runs, store_for
+from .models import STATUSES
+from .query import RunRecord, runs, store_for
+from .version import __version__
+
+EVENTS_SHOWN = 20
+SUFFIX_FORMATS = {".json": "json", ".html": "html", ".htm": "html"}
 
 
+class CliError(TrackerError):
+    """A problem with the command line itself (printed like any other error, exit status 1)."""
+
+
+# -- text for the terminal --------------------------------------------------------------------------------
 def _duration(seconds) -> str:
     if seconds is None or seconds != seconds:
         return "-"
@@ -21,13 +35,64 @@ def _duration(seconds) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:04.1f}s" if minutes else f"{secs:.1f}s"
 
 
+def _when(epoch) -> str:
+    """Local time with its zone, the same way in `ls` and `show`: 2024-05-01 14:03:12 CEST."""
+    if epoch is None or epoch != epoch:
+        return "-"
+    return datetime.fromtimestamp(float(epoch), timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _stamp(value) -> str:
+    """_when() of a pandas/datetime timestamp (NaT and None as "-")."""
+    return "-" if value is None or value != value else _when(value.timestamp())
+
+
+def _num(value) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):.6g}"
+
+
+def _int(value) -> str:
+    return "-" if value is None or value != value else str(int(value))
+
+
+def _size(n) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return "-"  # pragma: no cover
+
+
+def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """Plain columns: the first left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row):
+        cells = [row[0].ljust(widths[0])] + [
+            cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        return (indent + "  ".join(cells)).rstrip()
+
+    return [line(header)] + [line(row) for row in rows]
+
+
+def _cli_words(message: str) -> str:
+    """The library speaks Python and notebook; the terminal user gets the command's own words."""
+    return message.replace("%track_runs or `jupyter-tracker ls`", "`jupyter-tracker ls`").replace(
+        "pass format=", "pass --format json or --format html"
+    )
+
+
+# -- commands ---------------------------------------------------------------------------------------------
 def cmd_ls(args) -> int:
     frame = runs(**run_filters(args), db=args.db)
     if frame.empty:
         print(f"no runs in {store_for(args.db).path}")
         return 0
     shown = frame[["id", "project", "name", "status", "started", "duration", "tags"]].copy()
-    shown["started"] = shown["started"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
+    shown["started"] = shown["started"].map(_stamp)
     shown["duration"] = shown["duration"].map(_duration)
     metric_columns = [c for c in frame.columns if c.startswith("metrics.")][: args.metrics]
     for column in metric_columns:
@@ -37,13 +102,13 @@ def cmd_ls(args) -> int:
 
 
 def cmd_show(args) -> int:
-    record = load_run(args.run, project=args.project, db=args.db)
+    store = store_for(args.db)
+    record = RunRecord(store, store.find_run(args.run, args.project).id)
     info = record.info
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.started)) if info.started else "-"
     lines = [
         f"{info.project}/{info.name}  (id {info.id}, {info.uuid})",
         f"status    {info.status}",
-        f"started   {started}   duration {_duration(info.duration)}",
+        f"started   {_when(info.started)}   duration {_duration(info.duration)}",
         f"host      {info.host or '-'}   user {info.user or '-'}   pid {info.pid or '-'}",
     ]
     if info.tags:
@@ -60,11 +125,62 @@ def cmd_show(args) -> int:
         lines += [f"  {key} = {value!r}" for key, value in info.params.items()]
     summary = record.summary()
     if not summary.empty:
-        lines += ["metrics", "  " + summary.to_string().replace("\n", "\n  ")]
+        header = ["metric", "count", "first", "last", "min", "max", "mean", "last step"]
+        rows = [
+            [str(key), _int(row["count"]), *(_num(row[c]) for c in header[2:7]), _int(row["last_step"])]
+            for key, row in summary.iterrows()
+        ]
+        lines += ["metrics", *_table(header, rows)]
+    lines += _hardware_lines(summary.attrs.get("hardware") or {})
+    lines += _alert_lines(record.alerts())
+    lines += _event_lines(record.events())
     if info.error:
         lines += ["error", "  " + info.error.strip().splitlines()[-1]]
     print("\n".join(lines))
     return 0
+
+
+def _hardware_lines(hardware: dict) -> list[str]:
+    if not hardware.get("samples"):
+        return []
+    labels = [
+        ("peak_rss_bytes", "peak memory (RSS)", _size),
+        ("mean_cpu_percent", "mean CPU", lambda v: f"{v:.1f} %"),
+        ("peak_gpu_memory_bytes", "peak GPU memory", _size),
+        ("peak_gpu_process_memory_bytes", "peak GPU memory (this process)", _size),
+        ("mean_gpu_utilization", "mean GPU utilization", lambda v: f"{v:.1f} %"),
+        ("total_read_bytes", "disk read", _size),
+        ("total_written_bytes", "disk written", _size),
+        ("total_sent_bytes", "network sent", _size),
+        ("total_received_bytes", "network received", _size),
+    ]
+    rows = [["samples", str(hardware["samples"])]]
+    rows += [
+        [label, show(hardware[key])]
+        for key, label, show in labels
+        if isinstance(hardware.get(key), int | float) and math.isfinite(hardware[key])
+    ]
+    return ["hardware", *_table(["", ""], rows)[1:]]
+
+
+def _alert_lines(alerts) -> list[str]:
+    if alerts.empty:
+        return []
+    rows = [[str(row["name"]), str(row["state"]), _stamp(row["changed_at"])] for _, row in alerts.iterrows()]
+    return [f"alerts ({len(rows)})", *_table(["name", "state", "since"], rows)]
+
+
+def _event_lines(events) -> list[str]:
+    if events.empty:
+        return []
+    lines = [f"events ({len(events)})"]
+    if len(events) > EVENTS_SHOWN:
+        older = len(events) - EVENTS_SHOWN
+        lines.append(f"  ... {older} older event{'s' * (older != 1)} not shown")
+    for _, row in events.tail(EVENTS_SHOWN).iterrows():
+        message = " ".join(str(row["message"]).split())
+        lines.append(f"  {_stamp(row['time'])}  {str(row['level']):<8}  {message}")
+    return lines
 
 
 def cmd_rm(args) -> int:
@@ -89,52 +205,128 @@ def cmd_export(args) -> int:
 
     store = store_for(args.db)
     ids = [store.find_run(ref, args.project).id for ref in args.runs]
+    if args.compare and len(ids) < 2:
+        raise CliError("--compare needs at least two runs")
+    if not args.compare and len(ids) != 1:
+        raise CliError("export takes one run (or several with --compare)")
+    target, kind = _export_target(args, store, ids)
+    if target.exists() and not args.force:
+        raise CliError(f"{target} exists; pass --force to overwrite")
     if args.compare:
-        if len(ids) < 2:
-            raise TrackerError("--compare needs at least two runs")
-        if not args.out:
-            raise TrackerError("--compare needs -o PATH (e.g. -o comparison.html)")
-        path = export_comparison(store, ids, args.out, args.format)
+        path = export_comparison(store, ids, target, kind)
     else:
-        if len(ids) != 1:
-            raise TrackerError("export takes one run (or several with --compare)")
-        path = export_run(store, ids[0], args.out, args.format)
+        path = export_run(store, ids[0], target, kind)
     print(path)
     return 0
 
 
+def _export_target(args, store, ids: list[int]) -> tuple[Path, str]:
+    """The file to write and its format, from --out (a file, or a folder for the default name) and --format."""
+    out, folder = args.out, Path.cwd()
+    if out is not None and (out.endswith(("/", os.sep)) or Path(out).expanduser().is_dir()):
+        out, folder = None, Path(args.out).expanduser()
+    suffix = Path(out).suffix.lower() if out is not None else ""
+    implied = SUFFIX_FORMATS.get(suffix)
+    if args.format and implied and args.format != implied:
+        raise CliError(f"--format {args.format} contradicts the {suffix} ending of --out {out}: drop one")
+    kind = args.format or implied
+    if out is not None and kind is None:
+        raise CliError(
+            f"cannot tell the card format from {out!r}: end the name in .json or .html, or pass --format"
+        )
+    kind = kind or "html"
+    return (
+        Path(out).expanduser() if out is not None else folder / _default_name(store, ids, args.compare, kind)
+    ), kind
+
+
+def _default_name(store, ids: list[int], compare: bool, kind: str) -> str:
+    """The file name the library gives a card written without a path (see cards.export_run/_comparison)."""
+    from .cards.html import safe_name
+
+    if compare:
+        names = "-".join(safe_name(store.get_run(i).name) for i in ids)
+        return f"comparison-{names[:100].rstrip('-')}.card.{kind}"
+    info = store.get_run(ids[0])
+    return f"{safe_name(info.project)}-{safe_name(info.name)}.card.{kind}"
+
+
+# -- the parser -------------------------------------------------------------------------------------------
+DB_HELP = "database file (default: $TRACKER_DB, else ./.tracker/tracker.db)"
+PROJECT_HELP = "look the run names up in this project only (names can repeat across projects)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="jupyter-tracker", description="Experiment runs recorded by jupyter-tracker."
+        prog="jupyter-tracker",
+        description="Experiment runs recorded by jupyter-tracker: list, show, export and delete them.",
+        epilog="Runs are named by id, name (the newest of that name) or uuid. "
+        "`jupyter-tracker COMMAND -h` explains a command.",
     )
-    parser.add_argument("--db", help="database file (default: $TRACKER_DB or ./.tracker/tracker.db)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    # `--db` is accepted before or after the sub-command.
+    parser.add_argument("--db", metavar="PATH", help=DB_HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # `--db` is accepted before or after the sub-command; SUPPRESS keeps a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=DB_HELP)
 
-    ls = add_run_filters(commands.add_parser("ls", parents=[common], help="list runs, newest first"))
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=summary, description=description)
+
+    ls = add_run_filters(
+        command(
+            "ls", "list runs, newest first", "List runs, newest first, with the last value of their metrics."
+        )
+    )
+    status = next(action for action in ls._actions if action.dest == "status")
+    status.choices, status.metavar = STATUSES, "STATUS"
+    status.help = f"only runs with this status: {', '.join(STATUSES)}"
     ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
     ls.set_defaults(handler=cmd_ls)
 
-    show = commands.add_parser("show", parents=[common], help="params, tags and metric summary of one run")
+    show = command(
+        "show",
+        "everything about one run",
+        "Show one run: status, times, params, tags, a summary of each metric, the hardware it used, "
+        f"its alerts and its last {EVENTS_SHOWN} events.",
+    )
     show.add_argument("run", help="run id, name or uuid")
-    show.add_argument("--project", "-p")
+    show.add_argument("--project", "-p", help=PROJECT_HELP)
     show.set_defaults(handler=cmd_show)
 
-    rm = commands.add_parser("rm", parents=[common], help="delete runs and everything they recorded")
-    rm.add_argument("runs", nargs="+")
-    rm.add_argument("--project", "-p")
+    rm = command(
+        "rm",
+        "delete runs and everything they recorded",
+        "Delete runs with their params, metrics, events, alerts and artifact files. "
+        "Asks first unless --yes is given.",
+    )
+    rm.add_argument("runs", nargs="+", metavar="RUN", help="run id, name or uuid")
+    rm.add_argument("--project", "-p", help=PROJECT_HELP)
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     rm.set_defaults(handler=cmd_rm)
 
-    export = commands.add_parser(
-        "export", parents=[common], help="write a run card (JSON or self-contained HTML)"
+    export = command(
+        "export",
+        "write a run card (JSON or self-contained HTML)",
+        "Write a run card: everything about a run in one file, JSON for machines or self-contained HTML "
+        "(opens offline in any browser). With --compare, one card comparing several runs.",
     )
-    export.add_argument("runs", nargs="+")
-    export.add_argument("--project", "-p")
-    export.add_argument("--format", "-f", choices=["json", "html"])
-    export.add_argument("--out", "-o")
+    export.add_argument("runs", nargs="+", metavar="RUN", help="run id, name or uuid")
+    export.add_argument("--project", "-p", help=PROJECT_HELP)
+    export.add_argument(
+        "--format",
+        "-f",
+        choices=["json", "html"],
+        help="card format (default: from the --out name's .json/.html ending, else html)",
+    )
+    export.add_argument(
+        "--out",
+        "-o",
+        metavar="PATH",
+        help="file to write, or a folder to write the default name into (default: "
+        "PROJECT-NAME.card.html, or comparison-NAME-NAME.card.html, in the current folder)",
+    )
+    export.add_argument("--force", action="store_true", help="overwrite the file if it exists")
     export.add_argument("--compare", action="store_true", help="one comparison card of all the runs given")
     export.set_defaults(handler=cmd_export)
     return parser
@@ -143,10 +335,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
     try:
+        # Reading commands must not leave an empty database behind a mistyped path.
+        path = config.db_path(args.db)
+        if not path.exists():
+            raise CliError(f"no database at {path} (pass --db PATH or set TRACKER_DB)")
         return args.handler(args)
     except TrackerError as exc:
-        print(f"jupyter-tracker: {exc}", file=sys.stderr)
+        print(f"jupyter-tracker: {_cli_words(str(exc))}", file=sys.stderr)
         return 1
 
 
