@@ -11,7 +11,7 @@ import sys
 from . import vega
 from .chart_specs import metric_grid, system_grid
 from .models import RUNNING
-from .widgets.fallback import comparison_html, run_html, run_text
+from .widgets.fallback import comparison_html, comparison_text, run_html, run_text
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -127,19 +127,18 @@ def _summary_from_store(run) -> dict:
 # -- comparison --------------------------------------------------------------------------------------
 def comparison_bundle(comparison) -> dict:
     """The mime bundle of a Comparison: the widget where possible, plus an HTML table and an overlay PNG."""
+    text = comparison_text(comparison)
+    if not widgets_available():  # a terminal shows text only: no chart to render
+        return {"text/plain": text}
     chart = comparison.overlay_chart()
     image = png_b64(chart) if chart is not None else None
-    bundle = {
-        "text/html": comparison_html(comparison, image),
-        "text/plain": repr(comparison),
-    }
+    bundle = {"text/html": comparison_html(comparison, image), "text/plain": text}
     if image:
         bundle["image/png"] = image
-    if widgets_available():
-        from .widgets import ComparisonWidget
+    from .widgets import ComparisonWidget
 
-        widget = comparison._widget = getattr(comparison, "_widget", None) or ComparisonWidget(comparison)
-        bundle[WIDGET_MIME] = widget_view(widget)
+    widget = comparison._widget = getattr(comparison, "_widget", None) or ComparisonWidget(comparison)
+    bundle[WIDGET_MIME] = widget_view(widget)
     return bundle
 
 
@@ -149,4 +148,4 @@ def show_comparison(comparison) -> None:
 
         display(comparison_bundle(comparison), raw=True)
     else:
-        print(comparison.frame.to_string(max_rows=40, max_cols=12))
+        print(comparison_text(comparison))

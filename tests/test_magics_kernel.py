@@ -178,7 +178,10 @@ def test_track_runs_and_track_config(db, tmp_path):
     )
     assert "elsewhere" in outputs_text(nb.cells[3])
     assert "invalid choice: 'nonsense-status'" in outputs_text(nb.cells[4])
-    assert outputs_text(nb.cells[5]) == "<Comparison of 1 run, 1 metric>"
+    compared = outputs_text(nb.cells[5]).splitlines()
+    assert compared[0] == "Comparison of 1 run (last value of each metric)"
+    assert compared[1].split() == ["name", "status", "duration", "a"]
+    assert compared[2].split()[:2] == ["elsewhere", "finished"] and compared[2].split()[-1] == "1"
     assert "at least 0.1" in outputs_text(nb.cells[6])
     assert jt.load_run("here", db=tmp_path / "third.db").status == "finished"  # --db wins for this run
     assert jt.load_run("elsewhere", db=other).status == "finished"

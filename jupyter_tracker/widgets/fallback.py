@@ -121,24 +121,99 @@ def run_html(info, summaries: dict, events: list, images: list[tuple[str, str]])
 
 
 def run_text(info, summaries: dict) -> str:
-    """A few lines for a terminal: status, params, and each metric's latest/min/max."""
+    """A few lines for a terminal: status, tags, params, and each metric's latest/min/max."""
     mark = STATUS_MARKS.get(info.status, "")
     lines = [
         f"{mark} run {info.name} ({info.project}, #{info.id}) {info.status} in {duration(info.duration)}".strip()
     ]
+    if info.tags:
+        lines.append("  tags: " + ", ".join(info.tags))
     if info.params:
-        lines.append("  params: " + " ".join(f"{k}={_value(v)}" for k, v in info.params.items()))
-    width = max((len(k) for k in summaries), default=0)
-    for key, s in list(summaries.items())[:30]:
-        lines.append(
-            f"  {key:<{width}}  last {number(s.get('last')):>10}  min {number(s.get('min')):>10}  "
-            f"max {number(s.get('max')):>10}  ({number(s.get('count'))} points)"
-        )
+        lines.append("  params: " + " ".join(f"{k}={_text_value(v)}" for k, v in info.params.items()))
+    shown = list(summaries.items())[:30]
+    rows = [
+        [key, number(s.get("last")), number(s.get("min")), number(s.get("max")), _points(s.get("count"))]
+        for key, s in shown
+    ]
+    if rows:
+        lines += ["  " + line for line in text_table(["metric", "last", "min", "max", "points"], rows)]
     if len(summaries) > 30:
         lines.append(f"  … and {len(summaries) - 30} more metrics")
     if info.error and info.error.strip():
         lines.append("  error: " + info.error.strip().splitlines()[-1])
     return "\n".join(lines)
+
+
+def comparison_text(comparison, max_rows: int = 40, max_metrics: int = 4) -> str:
+    """The comparison as a text table: name, status, duration, the params that differ, last metric values."""
+    frame = comparison.frame
+    if frame.empty:
+        return "No runs to compare: none matched."
+    differing = comparison.differing_params()
+    metrics = comparison.metrics[:max_metrics]
+    header = ["name", "status", "duration"] + [c.removeprefix("params.") for c in differing] + metrics
+    rows = []
+    for _, row in frame.head(max_rows).iterrows():
+        cells = [str(row["name"]), str(row["status"]), duration(row["duration"])]
+        cells += [_text_value(row[c]) for c in differing]
+        cells += [number(_finite_or_none(row[f"metrics.{m}.last"])) for m in metrics]
+        rows.append(cells)
+    runs = len(frame)
+    lines = [
+        f"Comparison of {runs} run{'s' * (runs != 1)} (last value of each metric)",
+        *text_table(header, rows),
+    ]
+    if runs > max_rows:
+        lines.append(f"… and {runs - max_rows} more runs (.frame has them all)")
+    if len(comparison.metrics) > max_metrics:
+        lines.append(
+            f"… and {len(comparison.metrics) - max_metrics} more metrics (choose with metrics=[...])"
+        )
+    return "\n".join(lines)
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell: text left-aligned, numbers right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    numeric = [all(_looks_numeric(row[i]) for row in rows) for i in range(len(header))]
+
+    def line(cells):
+        return "  ".join(
+            str(c).rjust(w) if right else str(c).ljust(w)
+            for c, w, right in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
+
+    return [line(header), *map(line, rows)]
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(text) and (
+        text == "–"
+        or text.replace(",", "")
+        .replace(" s", "")
+        .lstrip("-")
+        .replace(".", "", 1)
+        .replace("e-", "")
+        .replace("e+", "")
+        .isdigit()
+    )
+
+
+def _points(count) -> str:
+    return number(count) if count is not None else "–"
+
+
+def _finite_or_none(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _text_value(value) -> str:
+    """A param as the user would type it: bare words stay bare, everything else is a Python literal."""
+    if isinstance(value, str) and value and all(ch.isalnum() or ch in "-_./:" for ch in value):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return repr(value)
 
 
 def comparison_html(comparison, image: str | None, max_rows: int = 200) -> str:
