@@ -14,7 +14,6 @@ from . import config
 from .artifacts import delete_run
 from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
-from .models import STATUSES
 from .query import RunRecord, runs, store_for
 from .version import __version__
 
@@ -278,9 +277,6 @@ def build_parser() -> argparse.ArgumentParser:
             "ls", "list runs, newest first", "List runs, newest first, with the last value of their metrics."
         )
     )
-    status = next(action for action in ls._actions if action.dest == "status")
-    status.choices, status.metavar = STATUSES, "STATUS"
-    status.help = f"only runs with this status: {', '.join(STATUSES)}"
     ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
     ls.set_defaults(handler=cmd_ls)
 
