@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import names
 from ..errors import InvalidArgument
-from ..models import ENDED_STATUSES
+from ..models import ENDED_STATUSES, INTERRUPTED
 from ..query import RunRecord, store_for
 from ..store import dumps
 from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, stored_columns, unfree, unnumber
@@ -130,11 +130,17 @@ def _fill(store, run_id: int, card: dict) -> None:
         for e in card["events"]
     ]
     heartbeat = unnumber(timing["heartbeat"])
+    status = card["run"]["status"]
+    if status not in ENDED_STATUSES:
+        # A snapshot of a run that was still going: this copy ends where the snapshot does.
+        message = f"imported from a card exported at {card['exported']} while the run was still running"
+        events.append((run_id, heartbeat, "warning", message, dumps({"snapshot": True})))
     store.write_batch(run_id, keys, points, events, heartbeat)
     alerts = [{**alert, "rule": unfree(alert["rule"])} for alert in card["alerts"]]
     store.restore_records(run_id, card["artifacts"], alerts)
-    status = card["run"]["status"]
     if status in ENDED_STATUSES:
         # end_run stores the per-key summaries; the times are then put back as the card has them.
         store.end_run(run_id, status, unnumber(timing["ended"]), card["run"]["error"])
         store.update_run(run_id, ended=unnumber(timing["ended"]), heartbeat=heartbeat)
+    else:
+        store.end_run(run_id, INTERRUPTED, heartbeat, None)
