@@ -90,11 +90,36 @@ def add_records(store, run_id: int, evil: str = "") -> None:
             }
         ],
         alerts=[
-            {
+            {  # a rule of a shape the alerts module does not write: shown as its JSON
                 "name": "loss-nan" + evil,
                 "rule": {"metric": "train/loss", "op": "nan", "x": math.nan},
                 "state": "ok",
-            }
+            },
+            {
+                "name": "loss-high" + evil,
+                "rule": {
+                    "source": "metrics",
+                    "window": 3,
+                    "frequency": 1,
+                    "metric": "train/loss" + evil,
+                    "rule": "is above",
+                    "threshold": 1.0,
+                    "notify": False,
+                },
+                "state": "critical",
+                "triggered_at": store.get_run(run_id).ended,
+            },
+            {
+                "name": "nan-events" + evil,
+                "rule": {
+                    "source": "events",
+                    "window": 5,
+                    "frequency": 1,
+                    "pattern": "nan" + evil,
+                    "notify": False,
+                },
+                "state": "ok",
+            },
         ],
     )
 

@@ -81,6 +81,15 @@ def test_cards_render_offline_with_interactive_charts(browser, db, tmp_path):
     assert len(states) == 3 + 3  # metrics, then hardware charts (the per-core one is left to the table)
     assert all(state == ["interactive", True] for state in states), states
     assert desktop.requests == [] and desktop.errors == [] and desktop.dialogs == []
+    # Each chart's menu offers only what works offline: no "Open in Vega Editor", no source views.
+    menu = desktop.page.eval_on_selector_all(".vega-actions a", "els => els.map(e => e.textContent)")
+    assert set(menu) == {"Save as SVG", "Save as PNG"}, menu
+    desktop.page.click(".chart-card .vega-embed summary")
+    with desktop.page.expect_download() as download:
+        desktop.page.click(".chart-card .vega-actions a:has-text('Save as PNG')")
+    assert download.value.suggested_filename.endswith(".png")
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert desktop.requests == [] and desktop.errors == []
     desktop.shot("card-desktop.png")
     desktop.page.emulate_media(media="print")
     desktop.shot("card-print.png")
@@ -89,6 +98,11 @@ def test_cards_render_offline_with_interactive_charts(browser, db, tmp_path):
     phone = Visit(browser, card, width=390, height=844)
     assert all(state == ["interactive", True] for state in phone.chart_states())
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than a phone
+    # Every section tab is on screen (they wrap rather than scroll out of sight).
+    tabs = phone.page.eval_on_selector_all(
+        ".toc a", "els => els.map(e => [e.textContent, e.getBoundingClientRect().right])"
+    )
+    assert len(tabs) == 8 and all(right <= 390 for _, right in tabs), tabs
     phone.shot("card-phone.png")
     phone.close()
 

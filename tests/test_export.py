@@ -8,14 +8,17 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from importlib import resources
 
 import pytest
 from cards import IMG, SCRIPT, XSS, big_run, make_run
 
 from jupyter_tracker import cards as export
-from jupyter_tracker import load_run, start_run
+from jupyter_tracker import charts, load_run, start_run
+from jupyter_tracker.cards import axes, fmt
 from jupyter_tracker.cards import card as card_module
+from jupyter_tracker.cards import html as html_module
 from jupyter_tracker.cards.page import compact
 from jupyter_tracker.errors import InvalidArgument
 
@@ -254,3 +257,104 @@ def test_a_run_with_nothing_logged_still_makes_a_card(db, tmp_path):
     assert 'id="metrics"' not in page and 'id="jt-charts"' not in page and "vegaEmbed=" not in page
     copy = export.import_card(tmp_path / "empty.html", db=tmp_path / "other.db")
     assert copy.name == "empty" and copy.status == "finished"
+
+
+def test_alert_rules_read_as_sentences(run):
+    rule = {
+        "source": "metrics",
+        "window": 3,
+        "frequency": 1,
+        "metric": "loss",
+        "rule": "is above",
+        "threshold": 1.0,
+    }
+    assert fmt.alert_rule(rule) == "loss is above 1 (mean of 3 points, checked every point)"
+    ranged = {
+        **rule,
+        "rule": "is outside range",
+        "range_low": 0.0,
+        "range_high": 1.5,
+        "window": 1,
+        "frequency": 10,
+    }
+    assert fmt.alert_rule(ranged) == "loss is outside 0 to 1.5 (last point, checked every 10 points)"
+    events = {"source": "events", "window": 5, "frequency": 1, "pattern": "nan", "notify": True}
+    assert fmt.alert_rule(events) == "events match /nan/ (last 5); calls notify"
+    assert fmt.alert_rule({"metric": "loss", "op": "nan"}) is None and fmt.alert_rule("x") is None
+
+    store, run_id = run
+    page = export.run_card_html(store, run_id)
+    alerts = page[page.index("<h3>Alerts</h3>") : page.index("</table>", page.index("<h3>Alerts</h3>"))]
+    assert "train/loss is above 1 (mean of 3 points, checked every point)</td>" in alerts
+    assert "events match /nan/ (last 5)</td>" in alerts
+    assert alerts.count("&quot;source&quot;") == 2  # the JSON only on hover (title) for known rules
+    assert '<td class="mono">{&quot;metric&quot;: &quot;train/loss&quot;' in alerts  # an unknown shape: JSON
+    assert 'class="level state-critical"' in alerts
+
+
+def test_non_finite_values_are_counted_and_said_in_place_of_a_chart(db):
+    with start_run(name="nan", db=db, system=False) as run:
+        for step in range(12):
+            run.log(
+                {"gone": math.nan, "blown": math.inf, "some": math.nan if step in (3, 7) else step}, step=step
+            )
+        for step in range(12, 3000):
+            run.log({"long": math.nan if step % 100 == 0 else step}, step=step)
+    card = export.run_card(run.store, run.id, max_points=600)
+    export.validate_card(card)
+    counts = {s["key"]: (s["nonfinite"], s["count"]) for s in card["metrics"]["series"]}
+    assert counts == {"gone": (12, 12), "blown": (12, 12), "some": (2, 12), "long": (29, 2988)}
+    page = export.run_card_html(run.store, run.id)
+    assert page.count('class="chart-none"') == 2 and page.count('class="chart"') == 2
+    assert ">All 12 values are NaN</p>" in page and ">All 12 values are infinite</p>" in page
+    assert "2 of 12 points are NaN, not drawn" in page
+    assert "29 of 2,988 points are NaN or infinite, not drawn" in page  # counted before downsampling
+    assert "<dt>points</dt><dd>12</dd>" in page and "<dt>NaN/±∞</dt><dd>12</dd>" in page
+    assert "12 points, all NaN" in page  # the overview tile
+    # A card written before the count was kept still says it, from its values.
+    old = {**card["metrics"]["series"][0]}
+    del old["nonfinite"]
+    assert fmt.nonfinite(old) == 12
+
+
+def test_byte_axes_use_binary_units_from_zero():
+    gib, mib = 1024**3, 1024**2
+    assert axes.binary_ticks(24.77 * gib) == ([0, 10 * gib, 20 * gib, 30 * gib], 3)
+    assert axes.binary_ticks(243.9 * mib) == ([0, 100 * mib, 200 * mib, 300 * mib], 2)
+    assert axes.binary_ticks(0.8 * gib) == ([0, 0.5 * gib, gib], 3)
+    assert axes.binary_ticks(0) == ([0, 0.5 * 1024, 1024], 1)
+    times = [1.7e9 + i for i in range(20)]
+    svgs = {}
+    for key, unit, values in [
+        ("system/memory/available_bytes", "bytes", [24.77e9 + (i % 3) * 5e6 for i in range(20)]),
+        ("system/network/recv_bytes_per_s", "bytes/s", [i * 2.5e6 for i in range(20)]),
+        ("system/cpu/load_1m", "processes", [0.87109] * 20),
+    ]:
+        series = {"key": key, "step": list(range(20)), "value": values, "time": times}
+        chart = charts.metric_chart(card_module.series_frame([series]), x="time", width=300, height=100)
+        svgs[key] = charts.to_svg(axes.y_axis(charts.spec(chart), series, unit))
+    labels = {key: re.findall(r"<text[^>]*>([^<]*)</text>", svg) for key, svg in svgs.items()}
+    assert {"0", "10 GiB", "20 GiB", "30 GiB"} <= set(labels["system/memory/available_bytes"])
+    assert not any(re.fullmatch(r"[\d.]+G", text) for text in labels["system/memory/available_bytes"])
+    assert {"0", "20 MiB/s", "40 MiB/s"} <= set(labels["system/network/recv_bytes_per_s"])
+    assert "1" not in labels["system/cpu/load_1m"]  # a flat 0.871 is not labelled "1"
+    label = html_module.system_label("system/cpu/load_1m", "processes")
+    assert "load (1 min)" in label and "processes" not in label
+    assert "bytes" not in html_module.system_label("system/memory/used_bytes", "bytes")
+
+
+def test_a_running_run_exports_as_a_snapshot(db, tmp_path):
+    with start_run(name="live", db=db, system=False) as run:
+        run.log(loss=1.0)
+        run.log(loss=0.5)
+        card = export.run_card(run.store, run.id)
+        page = export.export_run(run.store, run.id, tmp_path / "live.html").read_text()
+    export.validate_card(card)
+    assert card["run"]["status"] == "running" and card["timing"]["ended"] is None
+    exported = datetime.fromisoformat(card["exported"])
+    assert exported.tzinfo is not None and abs(exported.timestamp() - time.time()) < 60
+    assert '<span class="pill status-running">running</span>' in page
+    assert f'<span class="snapshot">snapshot at {fmt.exported(card["exported"], seconds=True)}</span>' in page
+    assert " so far</dd>" in page
+    done = export.run_card_html(run.store, run.id)
+    assert 'class="snapshot"' not in done and " so far</dd>" not in done

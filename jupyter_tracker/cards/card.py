@@ -174,11 +174,14 @@ def _series(points: list[tuple], max_points: int | None, x: str = "step", units:
     result = []
     for key, rows in grouped.items():
         count = len(rows)
+        # Counted before downsampling, which keeps only finite extremes: a chart can say what it leaves out.
+        nonfinite = sum(1 for row in rows if not math.isfinite(row[1]))
         if max_points is not None and count > max_points:
             rows = _downsample(key, rows, max_points, x)
         entry = {
             "key": key,
             "count": count,
+            "nonfinite": nonfinite,
             "downsampled": len(rows) < count,
             "step": [r[0] for r in rows],
             "value": [number(r[1]) for r in rows],

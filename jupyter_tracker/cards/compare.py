@@ -10,7 +10,7 @@ from .. import charts
 from . import fmt
 from .card import series_frame, unnumber
 from .fmt import esc
-from .html import HARDWARE_LABELS, footer, safe_name, section, split_key, status_pill, toc
+from .html import HARDWARE_LABELS, duration, footer, safe_name, section, split_key, status_pill, toc
 from .page import Charts, document
 
 # Which way is better, guessed from the metric's name; unknown names get no highlight.
@@ -75,7 +75,7 @@ def runs_table(cards, names, colors) -> str:
         rows.append(
             f"<tr><td>{_swatch(color)}<b>{esc(name)}</b></td><td>{esc(run['project'])}</td>"
             f'<td>{status_pill(run["status"])}</td><td class="nowrap">{esc(fmt.date(timing["started"]))}</td>'
-            f'<td class="num">{esc(fmt.duration(timing["duration"]))}</td><td class="nowrap">{tags}</td></tr>'
+            f'<td class="num">{esc(duration(card))}</td><td class="nowrap">{tags}</td></tr>'
         )
     head = "<tr><th>run</th><th>project</th><th>status</th><th>started</th><th class=num>duration</th><th>tags</th></tr>"
     return (

@@ -122,12 +122,67 @@ def value_text(value) -> str:
     return json.dumps(unfree(value), ensure_ascii=False, default=str)
 
 
-def exported(stamp: str) -> str:
+def exported(stamp: str, *, seconds: bool = False) -> str:
     """The card's ISO export time as 2026-01-31 14:05 UTC (the text itself when it is not ISO)."""
     try:
-        return date(datetime.fromisoformat(stamp).timestamp())
+        return date(datetime.fromisoformat(stamp).timestamp(), seconds=seconds)
     except (TypeError, ValueError):
         return str(stamp)
+
+
+def plural(count: int, word: str) -> str:
+    """1 point, 3 points."""
+    return f"{count:,} {word}{'s' * (count != 1)}"
+
+
+_RULE_WORDS = {
+    "is above": "is above {threshold}",
+    "is below": "is below {threshold}",
+    "is outside range": "is outside {range_low} to {range_high}",
+    "is inside range": "is inside {range_low} to {range_high}",
+}
+
+
+def alert_rule(rule) -> str | None:
+    """An alert's stored rule as a sentence ("loss is above 1 (mean of 3 points, checked every point)");
+    None when the rule is not one the alerts module writes."""
+    rule = unfree(rule)
+    if not isinstance(rule, dict):
+        return None
+    window, every = rule.get("window"), rule.get("frequency", 1)
+    if not (isinstance(window, int) and isinstance(every, int)) or window < 1 or every < 1:
+        return None
+    notify = "; calls notify" if rule.get("notify") else ""
+    if rule.get("source") == "events" and isinstance(rule.get("pattern"), str):
+        last = "the last event" if window == 1 else f"last {window:,}"
+        checked = f", checked every {plural(every, 'event')}" if every > 1 else ""
+        return f"events match /{rule['pattern']}/ ({last}{checked}){notify}"
+    words = _RULE_WORDS.get(rule.get("rule"))
+    if rule.get("source", "metrics") != "metrics" or words is None or not isinstance(rule.get("metric"), str):
+        return None
+    try:
+        test = words.format(
+            **{k: number(v) for k, v in rule.items() if k in ("threshold", "range_low", "range_high")}
+        )
+    except KeyError:
+        return None
+    over = "last point" if window == 1 else f"mean of {window:,} points"
+    checked = "every point" if every == 1 else f"every {plural(every, 'point')}"
+    return f"{rule['metric']} {test} ({over}, checked {checked}){notify}"
+
+
+def nonfinite(series: dict) -> int:
+    """Points of the series that are NaN or infinite (counted over all points when the card says)."""
+    count = series.get("nonfinite")
+    return count if count is not None else sum(1 for v in series["value"] if isinstance(v, str))
+
+
+def kinds(series: dict) -> str:
+    """ "NaN", "infinite" or "NaN or infinite": what the series' non-finite points are, where it is known."""
+    seen = {v for v in series["value"] if isinstance(v, str)}
+    if series["downsampled"] or not seen or ("NaN" in seen and len(seen) > 1):
+        return "NaN or infinite"
+    return "NaN" if seen == {"NaN"} else "infinite"
 
 
 def sparkline(values: list, width: int = 120, height: int = 32) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .. import charts
-from . import environment, fmt
+from . import axes, environment, fmt
 from .card import series_frame, unnumber
 from .fmt import esc
 from .page import Charts, document
@@ -19,6 +19,9 @@ MAX_EVENTS = 1000
 MAX_SYSTEM_CHARTS = 18
 # Per-core CPU lines and constant totals make a wall of charts and say little; their summaries stay listed.
 _QUIET_SYSTEM = re.compile(r"^system/(cpu/core\d+/|gpu\d+/memory_total_bytes$)")
+# A load average counts processes but reads as a plain number; its window goes in the label instead.
+_SHOWN_UNITS = {"processes": None}
+_LEAVES = {"load_1m": "load (1 min)"}
 
 
 def render_run(card: dict) -> str:
@@ -85,7 +88,7 @@ def header(card: dict) -> str:
     steps = max((s["step"][-1] for s in card["metrics"]["series"] if s["step"]), default=None)
     facts = [
         ("Started", fmt.date(timing["started"] if timing["started"] is not None else timing["created"])),
-        ("Duration", fmt.duration(timing["duration"])),
+        ("Duration", duration(card)),
     ]
     if steps is not None:
         facts.append(("Steps", fmt.number(steps + 1)))
@@ -104,11 +107,24 @@ def header(card: dict) -> str:
     return (
         f'<header class="hero status-{esc(run["status"])}"><div class="wrap">'
         f'<div class="eyebrow"><span class="kind">Run card</span><span class="sep">·</span>{"".join(where)}</div>'
-        f'<div class="title-row"><h1>{esc(run["name"])}</h1>{status_pill(run["status"])}</div>'
+        f'<div class="title-row"><h1>{esc(run["name"])}</h1>{status_pill(run["status"])}{snapshot(card)}</div>'
         f'{description}<dl class="facts">{facts_html}</dl>'
         + (f'<div class="tags">{tags}</div>' if tags else "")
         + "</div></header>"
     )
+
+
+def duration(card: dict) -> str:
+    """The run's duration; "so far" while it is still running (up to its last heartbeat)."""
+    text = fmt.duration(card["timing"]["duration"])
+    return f"{text} so far" if card["run"]["status"] == "running" and text != fmt.DASH else text
+
+
+def snapshot(card: dict) -> str:
+    """For a run still running: when the card caught it (what it shows stops there)."""
+    if card["run"]["status"] != "running":
+        return ""
+    return f'<span class="snapshot">snapshot at {esc(fmt.exported(card["exported"], seconds=True))}</span>'
 
 
 def footer(card: dict, runs: str | None = None) -> str:
@@ -153,6 +169,8 @@ def overview(card: dict) -> str:
         summary = summaries.get(series["key"], {})
         spark = fmt.sparkline(series["value"])
         limits = f"min {fmt.number(summary.get('min'), 4)} · max {fmt.number(summary.get('max'), 4)}"
+        if series["count"] and fmt.nonfinite(series) == series["count"]:
+            limits = f"{fmt.plural(series['count'], 'point')}, all {fmt.kinds(series)}"
         tiles.append(
             tile(series["key"], fmt.number(summary.get("last")), f'{spark}<div class="range">{limits}</div>')
         )
@@ -188,6 +206,8 @@ def stats(summary: dict, series: dict, unit: str | None = None) -> str:
     items.append(("mean", show(summary.get("mean"))))
     count = summary.get("count", series["count"])
     items.append(("points", fmt.number(count)))
+    if fmt.nonfinite(series):
+        items.append(("NaN/±∞", fmt.number(fmt.nonfinite(series))))
     if series["downsampled"]:
         items.append(("plotted", fmt.number(len(series["step"]))))
     return (
@@ -200,28 +220,39 @@ def stats(summary: dict, series: dict, unit: str | None = None) -> str:
 def chart_card(
     graphs: Charts, series: dict, summary: dict, chart, *, label: str, unit: str | None = None
 ) -> str:
-    last = fmt.with_unit(summary.get("last"), unit) if unit else fmt.number(summary.get("last"))
+    """A chart with its key, last value and summary; `unit` is the stored one (bytes get binary axes)."""
+    shown = _SHOWN_UNITS.get(unit, unit)
+    last = fmt.with_unit(summary.get("last"), shown) if shown else fmt.number(summary.get("last"))
+    count, left_out = series["count"], fmt.nonfinite(series)
+    if count and left_out == count:
+        # Nothing to draw: an empty frame would look like a broken chart.
+        text = (
+            f"All {count:,} values are {fmt.kinds(series)}"
+            if count > 1
+            else f"Its one value is {fmt.kinds(series)}"
+        )
+        body = f'<div class="chart-none" role="img" aria-label="{esc(text)}"><p>{esc(text)}</p></div>'
+    else:
+        body = graphs.add(axes.y_axis(charts.spec(chart), series, unit), series["key"])
+        if left_out:
+            body += (
+                f'<p class="note left-out">{left_out:,} of {fmt.plural(count, "point")} '
+                f"{'is' if left_out == 1 else 'are'} {fmt.kinds(series)}, not drawn</p>"
+            )
     return (
         '<div class="chart-card"><div class="chart-head">'
         f'<span class="key">{label}</span><span class="last">{esc(last)}</span></div>'
-        f"{graphs.add(_si_axis(chart, series), series['key'])}{stats(summary, series, unit)}</div>"
+        f"{body}{stats(summary, series, shown)}</div>"
     )
-
-
-def _si_axis(chart, series: dict):
-    """Large values read better as 1.2G than as 1,200,000,000 on a narrow axis."""
-    spec = charts.spec(chart)
-    values = [abs(v) for v in series["value"] if isinstance(v, int | float)]
-    y = spec.get("encoding", {}).get("y")
-    if y is not None and values and max(values) >= 1e5:
-        y["axis"] = {**(y.get("axis") or {}), "format": "~s"}
-    return spec
 
 
 def system_label(key: str, unit: str | None) -> str:
     """`system/memory/used_bytes` -> "memory / used" with its unit dimmed."""
     parts = key.removeprefix("system/").split("/")
-    leaf = re.sub(r"(_bytes_per_s|_bytes|_percent|^percent)$", "", parts[-1]).replace("_", " ")
+    leaf = _LEAVES.get(parts[-1]) or re.sub(r"(_bytes_per_s|_bytes|_percent|^percent)$", "", parts[-1])
+    leaf = leaf.replace("_", " ")
+    # Byte values carry their unit (804.7 MiB); others show it beside the name.
+    unit = None if unit in axes.BYTE_UNITS else _SHOWN_UNITS.get(unit, unit)
     device = " ".join(parts[:-1])
     if not leaf:
         device, leaf = "", device
@@ -289,7 +320,7 @@ def _system_table(system: dict) -> str:
     units = {s["key"]: s.get("unit") for s in system["series"]}
     rows = []
     for key, summary in system["summaries"].items():
-        unit = units.get(key)
+        unit = _SHOWN_UNITS.get(units.get(key), units.get(key))
         cells = "".join(
             f'<td class="num">{esc(fmt.with_unit(summary.get(n), unit))}</td>'
             for n in ("last", "min", "max", "mean")
@@ -306,7 +337,7 @@ def events_section(card: dict) -> str:
     parts = []
     if card["alerts"]:
         rows = "".join(
-            f'<tr><td>{esc(a["name"])}</td><td class="mono">{esc(fmt.value_text(a["rule"]))}</td>'
+            f"<tr><td>{esc(a['name'])}</td>{_rule_cell(a['rule'])}"
             f'<td><span class="level state-{esc(a["state"])}">{esc(a["state"])}</span></td>'
             f"<td>{esc(fmt.date(a['triggered_at'], seconds=True) if a['triggered_at'] is not None else '')}</td></tr>"
             for a in card["alerts"]
@@ -334,6 +365,15 @@ def events_section(card: dict) -> str:
         note = f'<p class="note">{more:,} more in the JSON card</p>' if more > 0 else ""
         parts.append(f'<div class="panel"><ul class="events">{"".join(items)}</ul>{note}</div>')
     return "\n".join(parts)
+
+
+def _rule_cell(rule) -> str:
+    """The rule as a sentence (its JSON on hover); JSON itself for a rule of unknown shape."""
+    raw = fmt.value_text(rule)
+    text = fmt.alert_rule(rule)
+    if text is None:
+        return f'<td class="mono">{esc(raw)}</td>'
+    return f'<td class="rule" title="{esc(raw)}">{esc(text)}</td>'
 
 
 def artifacts_section(card: dict) -> str:
