@@ -15,6 +15,7 @@ from .artifacts import delete_run
 from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
 from .query import RunRecord, runs, store_for
+from .textfmt import duration, number, size, text_table
 from .version import __version__
 
 EVENTS_SHOWN = 20
@@ -26,14 +27,6 @@ class CliError(TrackerError):
 
 
 # -- text for the terminal --------------------------------------------------------------------------------
-def _duration(seconds) -> str:
-    if seconds is None or seconds != seconds:
-        return "-"
-    minutes, secs = divmod(float(seconds), 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:04.1f}s" if minutes else f"{secs:.1f}s"
-
-
 def _when(epoch) -> str:
     """Local time with its zone, the same way in `ls` and `show`: 2024-05-01 14:03:12 CEST."""
     if epoch is None or epoch != epoch:
@@ -46,35 +39,12 @@ def _stamp(value) -> str:
     return "-" if value is None or value != value else _when(value.timestamp())
 
 
-def _num(value) -> str:
-    if value is None:
-        return "-"
-    return f"{float(value):.6g}"
+def _significant(value) -> str:
+    return number(value, 6)
 
 
 def _int(value) -> str:
     return "-" if value is None or value != value else str(int(value))
-
-
-def _size(n) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return "-"  # pragma: no cover
-
-
-def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
-    """Plain columns: the first left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row):
-        cells = [row[0].ljust(widths[0])] + [
-            cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        return (indent + "  ".join(cells)).rstrip()
-
-    return [line(header)] + [line(row) for row in rows]
 
 
 def _cli_words(message: str) -> str:
@@ -90,13 +60,23 @@ def cmd_ls(args) -> int:
     if frame.empty:
         print(f"no runs in {store_for(args.db).path}")
         return 0
-    shown = frame[["id", "project", "name", "status", "started", "duration", "tags"]].copy()
-    shown["started"] = shown["started"].map(_stamp)
-    shown["duration"] = shown["duration"].map(_duration)
     metric_columns = [c for c in frame.columns if c.startswith("metrics.")][: args.metrics]
-    for column in metric_columns:
-        shown[column.removeprefix("metrics.")] = frame[column].map(lambda v: "-" if v != v else f"{v:.4g}")
-    print(shown.to_string(index=False))
+    header = ["id", "project", "name", "status", "started", "duration", "tags"]
+    header += [column.removeprefix("metrics.") for column in metric_columns]
+    rows = [
+        [
+            str(row["id"]),
+            str(row["project"]),
+            str(row["name"]),
+            str(row["status"]),
+            _stamp(row["started"]),
+            duration(row["duration"]),
+            ",".join(row["tags"]) if isinstance(row["tags"], list | tuple) else str(row["tags"] or ""),
+            *(number(None if row[c] != row[c] else row[c], 4) for c in metric_columns),
+        ]
+        for _, row in frame.iterrows()
+    ]
+    print("\n".join(text_table(header, rows)))
     return 0
 
 
@@ -107,7 +87,7 @@ def cmd_show(args) -> int:
     lines = [
         f"{info.project}/{info.name}  (id {info.id}, {info.uuid})",
         f"status    {info.status}",
-        f"started   {_when(info.started)}   duration {_duration(info.duration)}",
+        f"started   {_when(info.started)}   duration {duration(info.duration)}",
         f"host      {info.host or '-'}   user {info.user or '-'}   pid {info.pid or '-'}",
     ]
     if info.tags:
@@ -126,10 +106,15 @@ def cmd_show(args) -> int:
     if not summary.empty:
         header = ["metric", "count", "first", "last", "min", "max", "mean", "last step"]
         rows = [
-            [str(key), _int(row["count"]), *(_num(row[c]) for c in header[2:7]), _int(row["last_step"])]
+            [
+                str(key),
+                _int(row["count"]),
+                *(_significant(row[c]) for c in header[2:7]),
+                _int(row["last_step"]),
+            ]
             for key, row in summary.iterrows()
         ]
-        lines += ["metrics", *_table(header, rows)]
+        lines += ["metrics", *text_table(header, rows, indent="  ")]
     lines += _hardware_lines(summary.attrs.get("hardware") or {})
     lines += _alert_lines(record.alerts())
     lines += _event_lines(record.events())
@@ -143,15 +128,15 @@ def _hardware_lines(hardware: dict) -> list[str]:
     if not hardware.get("samples"):
         return []
     labels = [
-        ("peak_rss_bytes", "peak memory (RSS)", _size),
+        ("peak_rss_bytes", "peak memory (RSS)", size),
         ("mean_cpu_percent", "mean CPU", lambda v: f"{v:.1f} %"),
-        ("peak_gpu_memory_bytes", "peak GPU memory", _size),
-        ("peak_gpu_process_memory_bytes", "peak GPU memory (this process)", _size),
+        ("peak_gpu_memory_bytes", "peak GPU memory", size),
+        ("peak_gpu_process_memory_bytes", "peak GPU memory (this process)", size),
         ("mean_gpu_utilization", "mean GPU utilization", lambda v: f"{v:.1f} %"),
-        ("total_read_bytes", "disk read", _size),
-        ("total_written_bytes", "disk written", _size),
-        ("total_sent_bytes", "network sent", _size),
-        ("total_received_bytes", "network received", _size),
+        ("total_read_bytes", "disk read", size),
+        ("total_written_bytes", "disk written", size),
+        ("total_sent_bytes", "network sent", size),
+        ("total_received_bytes", "network received", size),
     ]
     rows = [["samples", str(hardware["samples"])]]
     rows += [
@@ -159,14 +144,14 @@ def _hardware_lines(hardware: dict) -> list[str]:
         for key, label, show in labels
         if isinstance(hardware.get(key), int | float) and math.isfinite(hardware[key])
     ]
-    return ["hardware", *_table(["", ""], rows)[1:]]
+    return ["hardware", *text_table(["", ""], rows, indent="  ")[1:]]
 
 
 def _alert_lines(alerts) -> list[str]:
     if alerts.empty:
         return []
     rows = [[str(row["name"]), str(row["state"]), _stamp(row["changed_at"])] for _, row in alerts.iterrows()]
-    return [f"alerts ({len(rows)})", *_table(["name", "state", "since"], rows)]
+    return [f"alerts ({len(rows)})", *text_table(["name", "state", "since"], rows, indent="  ")]
 
 
 def _event_lines(events) -> list[str]:

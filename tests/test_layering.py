@@ -14,6 +14,7 @@ LAYERS = {
     "config": 0,
     "version": 0,
     "frames": 0,
+    "textfmt": 0,
     "store": 1,
     "sampler": 2,
     "probes": 2,

@@ -7,9 +7,10 @@ import json
 import math
 from datetime import datetime, timezone
 
+from .. import textfmt
 from .card import unfree, unnumber
 
-DASH = "–"
+DASH = textfmt.DASH
 
 
 def esc(value) -> str:
@@ -25,36 +26,18 @@ def script_json(value) -> str:
 
 
 def number(value, digits: int = 5) -> str:
-    """A metric value for reading: 0.01234, 1.235e-07, 12,345, NaN, ∞."""
-    value = unnumber(value)
-    if value is None:
-        return DASH
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        if value.is_integer() and abs(value) < 1e15:
-            value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if value != 0 and (abs(value) >= 10**digits or abs(value) < 1e-3):
-        return f"{value:.{digits - 2}e}"
-    return f"{value:.{digits}g}"
+    """A card value (NaN and ±inf may come encoded) for reading: 0.01234, 1.235e-07, 12,345, NaN, ∞."""
+    return textfmt.number(unnumber(value), digits)
 
 
 def size(n) -> str:
     """Bytes in binary units: 1.5 KiB, 2.3 GiB."""
-    n = unnumber(n)
-    if n is None or not math.isfinite(n):
-        return DASH
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return DASH  # pragma: no cover
+    return textfmt.size(unnumber(n))
+
+
+def duration(seconds) -> str:
+    """3h 02m, 4m 05s, 12.3 s, 850 ms."""
+    return textfmt.duration(unnumber(seconds))
 
 
 def with_unit(value, unit: str | None) -> str:
@@ -69,23 +52,6 @@ def with_unit(value, unit: str | None) -> str:
     if unit == "%":
         return f"{number(value, 3)} %"
     return f"{number(value, 4)} {unit}" if unit else number(value)
-
-
-def duration(seconds) -> str:
-    """3h 02m, 4m 05s, 12.3 s, 850 ms."""
-    seconds = unnumber(seconds)
-    if seconds is None or not math.isfinite(seconds):
-        return DASH
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours:02d}h"
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
 
 
 def offset(seconds) -> str:

@@ -8,6 +8,8 @@ import math
 from datetime import datetime
 from html import escape
 
+from ..textfmt import DASH, duration, number, text_table
+
 STATUS_COLOURS = {
     "running": "#2f6feb",
     "finished": "#1a7f37",
@@ -25,31 +27,8 @@ _TH = "text-align:right;padding:3px 10px;border-bottom:1px solid #d1d9e0;font-si
 _TD = "text-align:right;padding:3px 10px;border-bottom:1px solid #eaeef2;font-variant-numeric:tabular-nums;"
 
 
-def number(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:.5g}"
-
-
-def duration(seconds) -> str:
-    if seconds is None:
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} m {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} m"
-
-
 def when(epoch) -> str:
-    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else "–"
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else DASH
 
 
 def badge(status: str) -> str:
@@ -132,11 +111,11 @@ def run_text(info, summaries: dict) -> str:
         lines.append("  params: " + " ".join(f"{k}={_text_value(v)}" for k, v in info.params.items()))
     shown = list(summaries.items())[:30]
     rows = [
-        [key, number(s.get("last")), number(s.get("min")), number(s.get("max")), _points(s.get("count"))]
+        [key, number(s.get("last")), number(s.get("min")), number(s.get("max")), number(s.get("count"))]
         for key, s in shown
     ]
     if rows:
-        lines += ["  " + line for line in text_table(["metric", "last", "min", "max", "points"], rows)]
+        lines += text_table(["metric", "last", "min", "max", "points"], rows, indent="  ")
     if len(summaries) > 30:
         lines.append(f"  … and {len(summaries) - 30} more metrics")
     if info.error and info.error.strip():
@@ -172,37 +151,6 @@ def comparison_text(comparison, max_rows: int = 40, max_metrics: int = 4) -> str
     return "\n".join(lines)
 
 
-def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Columns padded to their widest cell: text left-aligned, numbers right-aligned."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    numeric = [all(_looks_numeric(row[i]) for row in rows) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(
-            str(c).rjust(w) if right else str(c).ljust(w)
-            for c, w, right in zip(cells, widths, numeric, strict=True)
-        ).rstrip()
-
-    return [line(header), *map(line, rows)]
-
-
-def _looks_numeric(text: str) -> bool:
-    return bool(text) and (
-        text == "–"
-        or text.replace(",", "")
-        .replace(" s", "")
-        .lstrip("-")
-        .replace(".", "", 1)
-        .replace("e-", "")
-        .replace("e+", "")
-        .isdigit()
-    )
-
-
-def _points(count) -> str:
-    return number(count) if count is not None else "–"
-
-
 def _finite_or_none(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
@@ -212,7 +160,7 @@ def _text_value(value) -> str:
     if isinstance(value, str) and value and all(ch.isalnum() or ch in "-_./:" for ch in value):
         return value
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return DASH
     return repr(value)
 
 
