@@ -206,6 +206,8 @@ def cmd_export(args) -> int:
 
 def _export_target(args, store, ids: list[int]) -> tuple[Path, str]:
     """The file to write and its format, from --out (a file, or a folder for the default name) and --format."""
+    from .cards import default_card_name
+
     out, folder = args.out, Path.cwd()
     if out is not None and (out.endswith(("/", os.sep)) or Path(out).expanduser().is_dir()):
         out, folder = None, Path(args.out).expanduser()
@@ -220,19 +222,10 @@ def _export_target(args, store, ids: list[int]) -> tuple[Path, str]:
         )
     kind = kind or "html"
     return (
-        Path(out).expanduser() if out is not None else folder / _default_name(store, ids, args.compare, kind)
+        Path(out).expanduser()
+        if out is not None
+        else folder / default_card_name(store, ids, kind, comparison=args.compare)
     ), kind
-
-
-def _default_name(store, ids: list[int], compare: bool, kind: str) -> str:
-    """The file name the library gives a card written without a path (see cards.export_run/_comparison)."""
-    from .cards.html import safe_name
-
-    if compare:
-        names = "-".join(safe_name(store.get_run(i).name) for i in ids)
-        return f"comparison-{names[:100].rstrip('-')}.card.{kind}"
-    info = store.get_run(ids[0])
-    return f"{safe_name(info.project)}-{safe_name(info.name)}.card.{kind}"
 
 
 # -- the parser -------------------------------------------------------------------------------------------

@@ -104,6 +104,19 @@ def test_import_keeps_uuid_refuses_a_second_copy_and_numbers_a_taken_name(run, t
     assert copy.name == "baseline-2" and copy.uuid == "f" * 32
 
 
+def test_a_snapshot_of_a_running_run_imports_as_interrupted_and_says_so(db, tmp_path):
+    with start_run(name="still-going", system=False) as live:
+        for step in range(10):
+            live.log(loss=1 / (step + 1))
+        path = live.export(tmp_path / "snapshot.json")
+    assert json.loads(path.read_text())["run"]["status"] == "running"
+    copy = export.import_card(path, db=tmp_path / "other.db")
+    assert copy.status == "interrupted" and copy.summary().loc["loss", "count"] == 10
+    assert (
+        "exported at" in copy.events().message.iloc[-1] and "still running" in copy.events().message.iloc[-1]
+    )
+
+
 def test_import_refuses_newer_and_foreign_cards(run, tmp_path):
     store, run_id = run
     card = export.run_card(store, run_id)

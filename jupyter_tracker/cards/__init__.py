@@ -73,8 +73,7 @@ def export_run(store, run_id: int, path=None, format: str | None = None) -> Path
     """
     kind = _format(path, format)
     if path is None:
-        info = store.get_run(run_id)
-        path = f"{safe_name(info.project)}-{safe_name(info.name)}.card.{kind}"
+        path = default_card_name(store, [run_id], kind)
     text = run_card_html(store, run_id) if kind == "html" else to_json(run_card(store, run_id))
     return _write(path, text)
 
@@ -86,10 +85,19 @@ def export_comparison(store, run_ids, path=None, format: str | None = None) -> P
     """
     kind = _format(path, format)
     if path is None:
-        names = "-".join(safe_name(store.get_run(i).name) for i in _ids(run_ids))
-        path = f"comparison-{names[:100].rstrip('-')}.card.{kind}"
+        path = default_card_name(store, _ids(run_ids), kind, comparison=True)
     text = comparison_html(store, run_ids) if kind == "html" else to_json(comparison_card(store, run_ids))
     return _write(path, text)
+
+
+def default_card_name(store, run_ids: list[int], kind: str, *, comparison: bool = False) -> str:
+    """The file name of a card written without a path: "<project>-<name>.card.html", or for a comparison
+    "comparison-<name>-<name>....card.html" (`kind` is "html" or "json")."""
+    if comparison:
+        names = "-".join(safe_name(store.get_run(i).name) for i in run_ids)
+        return f"comparison-{names[:100].rstrip('-')}.card.{kind}"
+    info = store.get_run(run_ids[0])
+    return f"{safe_name(info.project)}-{safe_name(info.name)}.card.{kind}"
 
 
 def _ids(run_ids) -> list[int]:
