@@ -7,7 +7,6 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config
@@ -15,7 +14,7 @@ from .artifacts import delete_run
 from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
 from .query import RunRecord, runs, store_for
-from .textfmt import duration, number, size, text_table
+from .textfmt import duration, local_time, number, runs_table, size, stamp, text_table
 from .version import __version__
 
 EVENTS_SHOWN = 20
@@ -27,18 +26,6 @@ class CliError(TrackerError):
 
 
 # -- text for the terminal --------------------------------------------------------------------------------
-def _when(epoch) -> str:
-    """Local time with its zone, the same way in `ls` and `show`: 2024-05-01 14:03:12 CEST."""
-    if epoch is None or epoch != epoch:
-        return "-"
-    return datetime.fromtimestamp(float(epoch), timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def _stamp(value) -> str:
-    """_when() of a pandas/datetime timestamp (NaT and None as "-")."""
-    return "-" if value is None or value != value else _when(value.timestamp())
-
-
 def _significant(value) -> str:
     return number(value, 6)
 
@@ -60,23 +47,7 @@ def cmd_ls(args) -> int:
     if frame.empty:
         print(f"no runs in {store_for(args.db).path}")
         return 0
-    metric_columns = [c for c in frame.columns if c.startswith("metrics.")][: args.metrics]
-    header = ["id", "project", "name", "status", "started", "duration", "tags"]
-    header += [column.removeprefix("metrics.") for column in metric_columns]
-    rows = [
-        [
-            str(row["id"]),
-            str(row["project"]),
-            str(row["name"]),
-            str(row["status"]),
-            _stamp(row["started"]),
-            duration(row["duration"]),
-            ",".join(row["tags"]) if isinstance(row["tags"], list | tuple) else str(row["tags"] or ""),
-            *(number(None if row[c] != row[c] else row[c], 4) for c in metric_columns),
-        ]
-        for _, row in frame.iterrows()
-    ]
-    print("\n".join(text_table(header, rows)))
+    print("\n".join(runs_table(frame, args.metrics)))
     return 0
 
 
@@ -87,7 +58,7 @@ def cmd_show(args) -> int:
     lines = [
         f"{info.project}/{info.name}  (id {info.id}, {info.uuid})",
         f"status    {info.status}",
-        f"started   {_when(info.started)}   duration {duration(info.duration)}",
+        f"started   {local_time(info.started)}   duration {duration(info.duration)}",
         f"host      {info.host or '-'}   user {info.user or '-'}   pid {info.pid or '-'}",
     ]
     if info.tags:
@@ -150,7 +121,7 @@ def _hardware_lines(hardware: dict) -> list[str]:
 def _alert_lines(alerts) -> list[str]:
     if alerts.empty:
         return []
-    rows = [[str(row["name"]), str(row["state"]), _stamp(row["changed_at"])] for _, row in alerts.iterrows()]
+    rows = [[str(row["name"]), str(row["state"]), stamp(row["changed_at"])] for _, row in alerts.iterrows()]
     return [f"alerts ({len(rows)})", *text_table(["name", "state", "since"], rows, indent="  ")]
 
 
@@ -163,7 +134,7 @@ def _event_lines(events) -> list[str]:
         lines.append(f"  ... {older} older event{'s' * (older != 1)} not shown")
     for _, row in events.tail(EVENTS_SHOWN).iterrows():
         message = " ".join(str(row["message"]).split())
-        lines.append(f"  {_stamp(row['time'])}  {str(row['level']):<8}  {message}")
+        lines.append(f"  {stamp(row['time'])}  {str(row['level']):<8}  {message}")
     return lines
 
 

@@ -143,7 +143,16 @@ class TrackerMagics(Magics):
         parser.add_argument("--db")
         with _usage_errors():
             opts = cellargs.parse(parser, line)
-            return runs(**cellargs.run_filters(opts), db=opts.db)
+            frame = runs(**cellargs.run_filters(opts), db=opts.db)
+        from .display import widgets_available
+
+        if widgets_available() or frame.empty:
+            return frame
+        # A terminal shows a wide DataFrame with its middle columns cut: print the table people read.
+        from .textfmt import runs_table
+
+        print("\n".join(runs_table(frame)))
+        return None
 
     @line_magic
     @_with_help

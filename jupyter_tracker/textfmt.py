@@ -4,6 +4,7 @@ durations and aligned plain-text tables."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 
 DASH = "–"
 
@@ -81,3 +82,36 @@ def _numeric(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def local_time(epoch) -> str:
+    """Local time with its zone: 2024-05-01 14:03:12 CEST (None or NaN: a dash)."""
+    if epoch is None or epoch != epoch:
+        return DASH
+    return datetime.fromtimestamp(float(epoch), timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def stamp(value) -> str:
+    """local_time() of a pandas/datetime timestamp (NaT and None: a dash)."""
+    return DASH if value is None or value != value else local_time(value.timestamp())
+
+
+def runs_table(frame, metrics: int = 3) -> list[str]:
+    """The lines of a runs() DataFrame as a terminal table, with its first `metrics` metric columns."""
+    metric_columns = [c for c in frame.columns if c.startswith("metrics.")][:metrics]
+    header = ["id", "project", "name", "status", "started", "duration", "tags"]
+    header += [column.removeprefix("metrics.") for column in metric_columns]
+    rows = [
+        [
+            str(row["id"]),
+            str(row["project"]),
+            str(row["name"]),
+            str(row["status"]),
+            stamp(row["started"]),
+            duration(row["duration"]),
+            ",".join(row["tags"]) if isinstance(row["tags"], list | tuple) else str(row["tags"] or ""),
+            *(number(None if row[c] != row[c] else row[c], 4) for c in metric_columns),
+        ]
+        for _, row in frame.iterrows()
+    ]
+    return text_table(header, rows)

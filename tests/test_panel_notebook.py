@@ -108,9 +108,19 @@ def test_terminal_ipython_prints_a_text_summary(tmp_path):
         "live = show_run(run)\n"
         "run.log(loss=0.25)\nrun.log(loss=0.5)\n"
         "run.finish(); live.finish()\n"
+        "ip.run_line_magic('load_ext', 'tracker')\n"
+        f"ip.run_line_magic('track_config', 'db={tmp_path / 't.db'}')\n"
+        "ip.run_line_magic('track_runs', '')\n"
+        "print(ip.run_line_magic('track_compare', '').__class__.__name__)\n"
+        "print(jupyter_tracker.compare()._repr_mimebundle_()['text/plain'])\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "term" in out.stdout and "finished" in out.stdout
     assert "loss" in out.stdout and "0.5" in out.stdout
     assert "widget" not in out.stdout.lower()
+    lines = out.stdout.splitlines()
+    # %track_runs prints an aligned table instead of a DataFrame with its middle columns cut
+    header = next(line for line in lines if line.startswith("id  project"))
+    assert header.split() == ["id", "project", "name", "status", "started", "duration", "tags", "loss"]
+    assert "Comparison of 1 run (last value of each metric)" in lines
