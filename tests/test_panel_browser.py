@@ -145,6 +145,13 @@ def test_live_panel_and_comparison_in_jupyterlab(tmp_path):
             page.wait_for_timeout(600)
             table.scroll_into_view_if_needed()
             table.screenshot(path=str(ARTIFACTS / "compare.png"))
+
+            # Saved and reloaded: the views come back from the kernel's models, the Vega runtime included.
+            page.keyboard.press("Control+s")
+            page.wait_for_timeout(1500)
+            page.reload()
+            page.locator(".jt-panel[data-status='finished'] .jt-card svg").first.wait_for(timeout=60_000)
+            page.locator(".jt-compare .jt-chart-big svg").first.wait_for(timeout=30_000)
             assert not errors, "\n".join(errors)
             browser.close()
     finally:
