@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
+import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import config
 from .artifacts import delete_run
@@ -18,7 +17,6 @@ from .textfmt import duration, local_time, number, runs_table, size, stamp, text
 from .version import __version__
 
 EVENTS_SHOWN = 20
-SUFFIX_FORMATS = {".json": "json", ".html": "html", ".htm": "html"}
 
 
 class CliError(TrackerError):
@@ -36,9 +34,9 @@ def _int(value) -> str:
 
 def _cli_words(message: str) -> str:
     """The library speaks Python and notebook; the terminal user gets the command's own words."""
-    return message.replace("%track_runs or `jupyter-tracker ls`", "`jupyter-tracker ls`").replace(
-        "pass format=", "pass --format json or --format html"
-    )
+    message = message.replace("%track_runs or `jupyter-tracker ls`", "`jupyter-tracker ls`")
+    message = message.replace("pass format=", "pass --format json or --format html")
+    return re.sub(r"format='(\w+)'", r"--format \1", message)
 
 
 # -- commands ---------------------------------------------------------------------------------------------
@@ -156,7 +154,7 @@ def cmd_rm(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .cards import export_comparison, export_run
+    from .cards import card_target, export_comparison, export_run
 
     store = store_for(args.db)
     ids = [store.find_run(ref, args.project).id for ref in args.runs]
@@ -164,7 +162,7 @@ def cmd_export(args) -> int:
         raise CliError("--compare needs at least two runs")
     if not args.compare and len(ids) != 1:
         raise CliError("export takes one run (or several with --compare)")
-    target, kind = _export_target(args, store, ids)
+    target, kind = card_target(store, ids, args.out, args.format, comparison=args.compare)
     if target.exists() and not args.force:
         raise CliError(f"{target} exists; pass --force to overwrite")
     if args.compare:
@@ -173,30 +171,6 @@ def cmd_export(args) -> int:
         path = export_run(store, ids[0], target, kind)
     print(path)
     return 0
-
-
-def _export_target(args, store, ids: list[int]) -> tuple[Path, str]:
-    """The file to write and its format, from --out (a file, or a folder for the default name) and --format."""
-    from .cards import default_card_name
-
-    out, folder = args.out, Path.cwd()
-    if out is not None and (out.endswith(("/", os.sep)) or Path(out).expanduser().is_dir()):
-        out, folder = None, Path(args.out).expanduser()
-    suffix = Path(out).suffix.lower() if out is not None else ""
-    implied = SUFFIX_FORMATS.get(suffix)
-    if args.format and implied and args.format != implied:
-        raise CliError(f"--format {args.format} contradicts the {suffix} ending of --out {out}: drop one")
-    kind = args.format or implied
-    if out is not None and kind is None:
-        raise CliError(
-            f"cannot tell the card format from {out!r}: end the name in .json or .html, or pass --format"
-        )
-    kind = kind or "html"
-    return (
-        Path(out).expanduser()
-        if out is not None
-        else folder / default_card_name(store, ids, kind, comparison=args.compare)
-    ), kind
 
 
 # -- the parser -------------------------------------------------------------------------------------------

@@ -104,6 +104,16 @@ def test_import_keeps_uuid_refuses_a_second_copy_and_numbers_a_taken_name(run, t
     assert copy.name == "baseline-2" and copy.uuid == "f" * 32
 
 
+def test_export_into_a_folder_and_a_format_that_contradicts_the_name(run, tmp_path):
+    run = load_run(run[1], db=run[0])
+    folder = tmp_path / "cards"
+    written = run.export(f"{folder}/")
+    assert written.parent == folder and written.name.endswith(".card.html") and written.is_file()
+    assert run.export(folder, format="json").name.endswith(".card.json")
+    with pytest.raises(InvalidArgument, match="format='html' contradicts the .json ending"):
+        run.export(tmp_path / "card.json", format="html")
+
+
 def test_a_snapshot_of_a_running_run_imports_as_interrupted_and_says_so(db, tmp_path):
     with start_run(name="still-going", system=False) as live:
         for step in range(10):

@@ -71,9 +71,7 @@ def export_run(store, run_id: int, path=None, format: str | None = None) -> Path
 
     Without `path`, the file is "<project>-<name>.card.html" (or .json) in the current folder.
     """
-    kind = _format(path, format)
-    if path is None:
-        path = default_card_name(store, [run_id], kind)
+    path, kind = card_target(store, [run_id], path, format)
     text = run_card_html(store, run_id) if kind == "html" else to_json(run_card(store, run_id))
     return _write(path, text)
 
@@ -83,11 +81,21 @@ def export_comparison(store, run_ids, path=None, format: str | None = None) -> P
 
     Without `path`, the file is "comparison-<name>-<name>....card.html" (or .json) in the current folder.
     """
-    kind = _format(path, format)
-    if path is None:
-        path = default_card_name(store, _ids(run_ids), kind, comparison=True)
+    path, kind = card_target(store, _ids(run_ids), path, format, comparison=True)
     text = comparison_html(store, run_ids) if kind == "html" else to_json(comparison_card(store, run_ids))
     return _write(path, text)
+
+
+def card_target(store, run_ids: list[int], path=None, format: str | None = None, *, comparison=False):
+    """(file, "json" or "html") for a card: `path` as given, or the default name in the current folder (or in
+    `path` when it is a folder). The format is `format`, else the file's suffix, else html."""
+    folder = Path()
+    if path is not None and (os.fspath(path).endswith(("/", os.sep)) or Path(path).expanduser().is_dir()):
+        folder, path = Path(path).expanduser(), None
+    kind = _format(path, format)
+    if path is None:
+        return folder / default_card_name(store, run_ids, kind, comparison=comparison), kind
+    return Path(path).expanduser(), kind
 
 
 def default_card_name(store, run_ids: list[int], kind: str, *, comparison: bool = False) -> str:
@@ -108,18 +116,21 @@ def _ids(run_ids) -> list[int]:
 
 
 def _format(path, format: str | None) -> str:
+    suffix = Path(path).suffix.lower().lstrip(".") if path is not None else ""
+    implied = {"htm": "html", "html": "html", "json": "json"}.get(suffix)
     if format is not None:
         kind = str(format).lower().lstrip(".")
         if kind not in FORMATS:
             raise InvalidArgument(f"unknown card format {format!r}: choose json or html")
+        if implied and implied != kind:
+            raise InvalidArgument(
+                f"format={kind!r} contradicts the .{suffix} ending of {os.fspath(path)}: drop one"
+            )
         return kind
     if path is None:
         return "html"
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix in ("htm", "html"):
-        return "html"
-    if suffix == "json":
-        return "json"
+    if implied:
+        return implied
     raise InvalidArgument(
         f"cannot tell the card format from {os.fspath(path)!r}: end the name in .json or .html, or pass format="
     )
