@@ -202,14 +202,37 @@ class AlertsMixin:
 
     def _rearm_alerts(self) -> None:
         """Take up the alerts a resumed run had: their state, and a window refilled from its stored
-        points, so a rule carries on across cells. Callbacks are not stored: pass `notify=` again."""
+        points or events, so a rule carries on across cells. Callbacks are not stored: pass `notify=` again.
+        A stored rule this version cannot read (an imported card's) is left out, with a warning event."""
         rules = {}
+        events = None
         for row in self._store.alerts(self.id):
-            spec = {key: value for key, value in row["rule"].items() if key != "notify"}
+            stored = row["rule"]
+            try:
+                spec = alert_spec(
+                    stored.get("source", "metrics"),
+                    *(stored.get(k) for k in ("metric", "rule", "threshold", "range_low", "range_high")),
+                    stored.get("window", 5),
+                    stored.get("frequency", 1),
+                    stored.get("pattern"),
+                )
+            except (InvalidArgument, AttributeError) as exc:
+                self.log_event(
+                    f"alert {row['name']!r} not re-armed: {exc}", "warning", alert_notify=row["name"]
+                )
+                continue
             rule = _Rule(row["name"], spec, None)
             rule.state = row["state"]
             if rule.pattern is None:
                 rule.window.extend(self._store.recent_values(self.id, spec["metric"], spec["window"]))
+            else:
+                if events is None:
+                    events = [
+                        message
+                        for _, _, message, extra in self._store.events(self.id)
+                        if not _is_alert_event(extra)
+                    ]
+                rule.window.extend(rule.pattern.search(m) is not None for m in events[-spec["window"] :])
             rules[rule.name] = rule
         if rules:
             self._alert_rules = rules

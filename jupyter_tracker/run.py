@@ -12,6 +12,7 @@ import sys
 import threading
 import time as time_module
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 
 from . import config, context, names
@@ -275,7 +276,12 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
 
     def export(self, path=None, format: str | None = None):
         """Write the run card (see RunRecord.export); while the run is open, a snapshot of all logged so far."""
-        self._writer.flush()
+        if not self._writer.flush():
+            warnings.warn(
+                f"run {self.name!r}: points logged in the last moments were not written yet (the database is "
+                "busy); the card may miss them",
+                stacklevel=2,
+            )
         return super().export(path, format)
 
     def __enter__(self) -> Run:
@@ -350,9 +356,13 @@ def start_run(
         if metadata:
             store.merge_json(run_id, "metadata", dict(metadata))
     run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
-    run._track_environment()  # TRACKER_TRACK_* variables
-    if resume is not None:
-        run._rearm_alerts()
+    try:
+        run._track_environment()  # TRACKER_TRACK_* variables
+        if resume is not None:
+            run._rearm_alerts()
+    except BaseException as exc:  # the run is open by now: never leave it "running"
+        run.fail(exc)
+        raise
     if resume is None:
         cwd = os.getcwd()
         run._writer.submit(lambda: _store_slow_context(store, run_id, cwd))

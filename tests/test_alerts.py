@@ -158,6 +158,31 @@ def test_a_resumed_run_carries_its_alerts_on(db):
     assert _alert_events("long") == [("critical", "critical"), ("info", "ok"), ("critical", "critical")]
 
 
+def test_a_resumed_events_alert_keeps_its_window(db):
+    with jt.start_run(name="ev", system=False) as run:
+        run.add_alert("nan seen", source="events", pattern="nan", window=3)
+        run.log_event("a")
+        run.log_event("nan here")
+    with jt.start_run(resume="ev", system=False) as again:
+        again.log_event("b")  # the window (a, nan here, b) still holds the match
+        again.log_event("c")
+    assert jt.load_run("ev").alerts().state.tolist() == ["critical"]
+    with jt.start_run(resume="ev", system=False) as third:
+        third.log_event("d")  # (b, c, d): cleared
+    assert _alert_events("ev") == [("critical", "critical"), ("info", "ok")]
+
+
+def test_a_stored_rule_this_version_cannot_read_does_not_stop_a_resume(db):
+    with jt.start_run(name="odd", system=False) as run:
+        run.log(loss=1.0)
+    run.store.put_alert(run.id, "custom", {"kind": "from a newer tool"}, time.time())
+    with jt.start_run(resume="odd", system=False) as again:
+        again.log(loss=2.0)
+    record = jt.load_run("odd")
+    assert record.status == "finished" and record.summary().loc["loss", "count"] == 2
+    assert any("alert 'custom' not re-armed" in m for m in record.events().message)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -158,10 +158,10 @@ class Reads:
         return [(k, s, _nan(v), t) for k, s, v, t in rows]
 
     def recent_values(self, run_id: int, key: str, count: int) -> list[float]:
-        """The last `count` values of one metric, oldest first (NaN left out)."""
+        """The last `count` values of one metric in the order they were logged (NaN left out)."""
         rows = self.db.query(
             "SELECT m.value FROM metrics m JOIN metric_keys k ON k.run = m.run AND k.id = m.key "
-            "WHERE m.run = ? AND k.name = ? AND m.value IS NOT NULL ORDER BY m.step DESC, m.time DESC LIMIT ?",
+            "WHERE m.run = ? AND k.name = ? AND m.value IS NOT NULL ORDER BY m.time DESC, m.step DESC LIMIT ?",
             (run_id, key, count),
         )
         return [value for (value,) in reversed(rows)]
