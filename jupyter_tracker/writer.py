@@ -37,6 +37,7 @@ class BatchWriter:
         self._waiters: list[threading.Event] = []
         self._wake = threading.Event()
         self._stopping = False
+        self._done = False
         self._failures = 0
         self.key_names: dict[int, str] = {}
         self._thread = threading.Thread(
@@ -76,6 +77,8 @@ class BatchWriter:
             return not self._has_data()
         done = threading.Event()
         with self._lock:
+            if self._done:  # the thread has written its last batch
+                return not self._has_data()
             self._waiters.append(done)
         self._wake.set()
         return done.wait(timeout)
@@ -125,6 +128,11 @@ class BatchWriter:
                     with self._lock:
                         self._waiters[:0] = waiters
             if stopping and not self._has_data():
+                with self._lock:
+                    self._done = True
+                    late, self._waiters = self._waiters, []
+                for waiter in late:  # everything is written: nothing is left to wait for
+                    waiter.set()
                 return
 
     def _has_data(self) -> bool:
