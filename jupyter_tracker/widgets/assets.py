@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anywidget
 import traitlets
+from ipywidgets import widget_serialization
 
 from .. import vega
 
@@ -79,8 +80,8 @@ class BundledWidget(anywidget.AnyWidget):
     _css = traitlets.Unicode().tag(sync=True)
     kind = traitlets.Unicode().tag(sync=True)
     specs = traitlets.Dict().tag(sync=True)
-    runtime = traitlets.Unicode().tag(sync=True)
+    # A widget reference ("IPY_MODEL_<id>" on the wire), so embedding and saving a panel take the runtime along.
+    runtime = traitlets.Instance(VegaRuntime).tag(sync=True, **widget_serialization)
 
     def __init__(self, **kwargs):
-        runtime = f"IPY_MODEL_{vega_runtime().model_id}"
-        super().__init__(_esm=esm(), _css=css(), runtime=runtime, **kwargs)
+        super().__init__(_esm=esm(), _css=css(), runtime=vega_runtime(), **kwargs)

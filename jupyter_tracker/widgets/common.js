@@ -13,6 +13,8 @@ const ALERT_LEVELS = new Set(["warning", "error", "critical"]);
 
 // vega-embed, once the runtime widget's module has run on this page. Front ends that create models only
 // when something asks for them (one frame per output) are asked, by the model id in `runtime`.
+const RUNTIME_WAIT_MS = 20000;
+
 function vegaRuntime(model) {
   const slot = (globalThis[VEGA_RUNTIME] ??= {});
   if (slot.embed) return Promise.resolve(slot.embed);
@@ -163,7 +165,15 @@ class ChartView {
     spec.autosize = { type: "fit-x", contains: "padding", resize: true };
     spec.config = { ...(spec.config || {}), ...themeConfig(this.host) };
     spec.datasets = { table: this.rows().map((row) => ({ ...row })) };
-    const vegaEmbed = await vegaRuntime();
+    const vegaEmbed = await Promise.race([
+      vegaRuntime(),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error("the chart library did not load: run the cell again")),
+          RUNTIME_WAIT_MS,
+        ),
+      ),
+    ]);
     const result = await vegaEmbed(this.host, spec, {
       actions: false,
       renderer: "svg",
