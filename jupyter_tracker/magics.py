@@ -35,6 +35,21 @@ def _usage_errors():
         raise UsageError(str(exc)) from None
 
 
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name the code assigns, defines, imports or declares global (locals too: erring on the safe side)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+    return names
+
+
 def _with_help(magic):
     """`%magic --help` prints the options and does nothing else."""
 
@@ -69,7 +84,7 @@ class TrackerMagics(Magics):
             raise UsageError(
                 "%%track_run: the cell is empty; put the code to record below the %%track_run line"
             )
-        body, last = self._compile(cell)
+        body, last, bound = self._compile(cell)
         with _usage_errors():
             run = start_run(
                 name,
@@ -87,8 +102,10 @@ class TrackerMagics(Magics):
             )
         namespace = self.shell.user_ns
         # Params named like a built-in (type=, input=) are variables for this cell only, so that
-        # len(), print() and friends work again afterwards.
-        shadowing = [key for key in params if hasattr(builtins, key) and key not in namespace]
+        # len(), print() and friends work again afterwards; a name the cell binds itself stays.
+        shadowing = [
+            key for key in params if hasattr(builtins, key) and key not in namespace and key not in bound
+        ]
         namespace.update(params)
         namespace[options.var] = run
         live = None
@@ -120,18 +137,20 @@ class TrackerMagics(Magics):
 
     def _compile(self, cell: str):
         """Compile the cell as IPython would (transforms, AST hooks, cached source for tracebacks);
-        split off a trailing expression so its value is shown like a normal cell's."""
+        split off a trailing expression so its value is shown like a normal cell's. Also returns the names
+        the cell binds itself."""
         shell = self.shell
         transformed = shell.transform_cell(cell)
         tree = shell.compile.ast_parse(transformed)
         tree = shell.transform_ast(tree)
+        bound = _bound_names(tree)
         filename = shell.compile.cache(transformed, self._execution_count(), raw_code=cell)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             expression = ast.Expression(tree.body.pop().value)
             last = shell.compile(expression, filename, "eval")
         body = shell.compile(tree, filename, "exec")
-        return body, last
+        return body, last, bound
 
     @line_magic
     @_with_help

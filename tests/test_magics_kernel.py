@@ -127,6 +127,8 @@ def test_help_and_params_named_like_builtins(db, tmp_path):
             "%track_compare -h",
             "%%track_run type='cnn' len=3 lr=0.1 --no-panel --no-system\nprint('in the cell', type, len, lr)",
             "print('after', len('ab'), type(1).__name__, lr)",
+            "%%track_run max=5 --no-panel --no-system\nmax = 5",
+            "print('kept', max)",
         ),
         tmp_path,
         db=db,
@@ -135,7 +137,8 @@ def test_help_and_params_named_like_builtins(db, tmp_path):
     assert "--metric" in outputs_text(nb.cells[2])
     assert "in the cell cnn 3 0.1" in outputs_text(nb.cells[3])
     assert "after 2 int 0.1" in outputs_text(nb.cells[4])  # built-ins are back; other params stay
-    assert jt.load_run(jt.runs().name[0]).params == {"type": "cnn", "len": 3, "lr": 0.1}
+    assert "kept 5" in outputs_text(nb.cells[6])  # the cell's own assignment is the user's
+    assert jt.load_run(jt.runs().name[1]).params == {"type": "cnn", "len": 3, "lr": 0.1}
 
 
 def test_load_twice_unload_and_no_leaked_threads(db, tmp_path):
