@@ -183,3 +183,18 @@ def test_export_writes_a_comparison_card(runs, tmp_path):
     path = compare([runs["a"], runs["b"]]).export(tmp_path / "cmp.html")
     text = path.read_text()
     assert "a" in text and "b" in text and "<html" in text.lower()
+
+
+def test_text_table_shows_params_as_logged_and_names_a_param_that_shares_a_metric_name(db):
+    from jupyter_tracker.widgets.fallback import comparison_text
+
+    for name, params, loss in [
+        ("a", {"layers": [1, 2], "loss": "mse", "x": None}, 1.0),
+        ("b", {"layers": [3], "loss": "l1"}, 2.0),
+    ]:
+        with jt.start_run(name=name, params=params, system=False) as run:
+            run.log(loss=loss)
+    lines = comparison_text(compare()).splitlines()
+    assert lines[1].split() == ["name", "status", "duration", "layers", "loss", "(param)", "loss"]
+    assert lines[2].split()[-3:] == ["[3]", "l1", "2"]
+    assert lines[3].split()[-4:] == ["[1,", "2]", "mse", "1"]

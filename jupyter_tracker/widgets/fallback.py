@@ -128,13 +128,15 @@ def comparison_text(comparison, max_rows: int = 40, max_metrics: int = 4) -> str
     frame = comparison.frame
     if frame.empty:
         return "No runs to compare: none matched."
-    differing = comparison.differing_params()
+    keys = [c.removeprefix("params.") for c in comparison.differing_params()]
     metrics = comparison.metrics[:max_metrics]
-    header = ["name", "status", "duration"] + [c.removeprefix("params.") for c in differing] + metrics
+    # A param and a metric may share a name: the param's column says which it is.
+    header = ["name", "status", "duration"] + [f"{k} (param)" if k in metrics else k for k in keys] + metrics
+    params = {info.id: info.params for info in comparison.infos}  # the values as logged, not as table text
     rows = []
     for _, row in frame.head(max_rows).iterrows():
         cells = [str(row["name"]), str(row["status"]), duration(row["duration"])]
-        cells += [_text_value(row[c]) for c in differing]
+        cells += [_text_value(params[row["id"]][k]) if k in params[row["id"]] else DASH for k in keys]
         cells += [number(_finite_or_none(row[f"metrics.{m}.last"])) for m in metrics]
         rows.append(cells)
     runs = len(frame)
@@ -159,8 +161,6 @@ def _text_value(value) -> str:
     """A param as the user would type it: bare words stay bare, everything else is a Python literal."""
     if isinstance(value, str) and value and all(ch.isalnum() or ch in "-_./:" for ch in value):
         return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return DASH
     return repr(value)
 
 
