@@ -222,6 +222,20 @@ def test_flush_waits_for_everything_logged_so_far(db):
         assert json.loads(card.read_text())["metrics"]["summaries"]["loss"]["count"] == 5000
 
 
+def test_a_flush_racing_close_never_waits_out_its_timeout(db):
+    with jt.start_run(name="racer", system=False) as run:
+        store, run_id = run.store, run.id
+    for _ in range(100):
+        batch = writer.BatchWriter(store, run_id)
+        result = {}
+        flusher = threading.Thread(target=lambda b=batch, r=result: r.setdefault("ok", b.flush(timeout=5)))
+        closer = threading.Thread(target=batch.close)
+        closer.start(), flusher.start()
+        flusher.join(2)
+        closer.join(2)
+        assert result.get("ok") is True
+
+
 def test_threads_do_not_leak_across_100_runs(db):
     before = threading.active_count()
     for _ in range(100):
