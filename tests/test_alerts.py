@@ -14,6 +14,13 @@ def _alert_events(name):
     return [(e.level, e.extra.get("state")) for e in events.itertuples() if "alert" in e.extra]
 
 
+def _wait_until(condition, seconds: float = 5.0) -> None:
+    """Alerts are checked on the writer thread: give it a moment."""
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.01)
+
+
 def test_a_metric_alert_fires_and_clears_over_a_window(db):
     changes = []
     with jt.start_run(name="w", system=False) as run:
@@ -34,9 +41,7 @@ def test_a_metric_alert_fires_and_clears_over_a_window(db):
     assert "loss averaged 1.83333 over the last 3 points, which is above 1" in events.message[0]
     points = jt.load_run("w").store.points(run.id, ["loss"])
     assert run.alerts().triggered_at[0].timestamp() == pytest.approx(points[3][3])  # the 4th point fired it
-    deadline = time.time() + 5
-    while len(changes) < 2 and time.time() < deadline:
-        time.sleep(0.01)
+    _wait_until(lambda: len(changes) >= 2)
     assert [(c.alert, c.state) for c in changes] == [("loss high", "critical"), ("loss high", "ok")]
     assert isinstance(changes[0], AlertChange) and changes[0].run == "w"
 
@@ -46,9 +51,7 @@ def test_state_is_stored_while_running(db):
         run.add_alert("acc low", metric="acc", rule="is below", threshold=0.5, window=1)
         run.log(acc=0.9)
         run.log(acc=0.1)
-        deadline = time.time() + 5
-        while run.alerts().state[0] != "critical" and time.time() < deadline:
-            time.sleep(0.02)
+        _wait_until(lambda: run.alerts().state[0] == "critical")
         assert run.alerts().state[0] == "critical"
         assert not math.isnan(run.alerts().changed_at[0].timestamp())
 
@@ -129,16 +132,12 @@ def test_declaring_the_same_alert_again_keeps_its_state_and_window(db):
         run.add_alert("a", metric="m", rule="is above", threshold=1, window=2)
         run.log(m=5)
         run.log(m=5)
-        deadline = time.time() + 5
-        while run.alerts().state[0] != "critical" and time.time() < deadline:  # the writer thread checks
-            time.sleep(0.02)
+        _wait_until(lambda: run.alerts().state[0] == "critical")
         changes = []
         run.add_alert("a", metric="m", rule="is above", threshold=1, window=2, notify=changes.append)
         run.log(m=-9)  # mean over the kept window (5, -9) is below 1: clears, and the new callback hears it
     assert _alert_events("same") == [("critical", "critical"), ("info", "ok")]
-    deadline = time.time() + 5
-    while not changes and time.time() < deadline:
-        time.sleep(0.01)
+    _wait_until(lambda: changes)
     assert [c.state for c in changes] == ["ok"]
 
 
