@@ -27,7 +27,8 @@ def number(value, digits: int = 5) -> str:
     if value != 0 and (abs(value) >= 10**digits or abs(value) < 1e-3):
         mantissa, exponent = f"{value:.{digits - 2}e}".split("e")
         return f"{mantissa.rstrip('0').rstrip('.')}e{exponent}"
-    return f"{value:.{digits}g}"
+    text = f"{value:.{digits}g}"
+    return f"{round(value):,}" if "e" in text else text  # 99999.7 rounds up to 1e+05 otherwise
 
 
 def size(n) -> str:
@@ -43,7 +44,7 @@ def size(n) -> str:
 
 def duration(seconds) -> str:
     """3h 02m, 4m 05s, 12.3 s, 850 ms."""
-    if seconds is None or not math.isfinite(seconds):
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:  # < 0: the clock went back
         return DASH
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
