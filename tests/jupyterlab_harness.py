@@ -155,6 +155,18 @@ def start_lab(
         time.sleep(0.25)
 
 
+def shutdown_kernels(url: str, token: str) -> None:
+    """Shut down every kernel of the server, as a restart or a closed session would."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{url}api/kernels", headers=headers), timeout=10
+    ) as r:
+        kernels = json.load(r)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{url}api/kernels/{kernel['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
 def lab_url(url: str, token: str, path: str = "lab") -> str:
     return f"{url}{path}?token={token}"
 

@@ -10,13 +10,23 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
-from jupyterlab_harness import ARTIFACTS, lab_url, launch_chromium, require_chromium, start_lab, stop_lab
+from jupyterlab_harness import (
+    ARTIFACTS,
+    lab_url,
+    launch_chromium,
+    require_chromium,
+    shutdown_kernels,
+    start_lab,
+    stop_lab,
+)
 
 import jupyter_tracker
 
 pytestmark = pytest.mark.browser
+BUILT = Path(__file__).parent.parent / "jupyter_tracker" / "labextension"  # this checkout's labextension
 
 RUN_CELL = """\
 %%track_run name=live-demo lr=0.01 layers=[64,32] optimizer='adam' --project browser --tags ui,demo --interval 0.5
@@ -70,7 +80,8 @@ def test_live_panel_and_comparison_in_jupyterlab(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     db = tmp_path / "tracker.db"
     earlier_runs(db)
-    url, token, proc = start_lab(tmp_path, {"TRACKER_DB": str(db)})
+    built = [BUILT] if (BUILT / "package.json").exists() else []
+    url, token, proc = start_lab(tmp_path, {"TRACKER_DB": str(db)}, labextensions=built)
     theme = os.environ.get("TRACKER_TEST_THEME")
     if theme:
         settings = tmp_path / "jupyter" / "lab-settings" / "@jupyterlab" / "apputils-extension"
@@ -152,6 +163,18 @@ def test_live_panel_and_comparison_in_jupyterlab(tmp_path):
             page.reload()
             page.locator(".jt-panel[data-status='finished'] .jt-card svg").first.wait_for(timeout=60_000)
             page.locator(".jt-compare .jt-chart-big svg").first.wait_for(timeout=30_000)
+
+            # The kernel gone (restarted, or the notebook reopened another day): where ipywidgets would say
+            # "model not found", the extension shows the summary saved with each output.
+            shutdown_kernels(url, token)
+            page.reload()
+            saved = page.locator(".jt-saved")
+            saved.nth(1).wait_for(timeout=60_000)
+            assert "live-demo" in saved.first.inner_text() and "finished" in saved.first.inner_text()
+            assert "Comparison of 3 runs" in saved.nth(1).inner_text()
+            assert saved.first.locator("img").count() >= 1  # the charts, as images
+            assert page.get_by_text("model not found").count() == 0
+            page.screenshot(path=str(ARTIFACTS / "panel-reopened.png"))
             assert not errors, "\n".join(errors)
             browser.close()
     finally:

@@ -49,6 +49,9 @@ def test_run_cell_carries_widget_and_static_fallback(tmp_path):
     html = data["text/html"]
     assert "nb-run" in html and "finished" in html and "data:image/png;base64," in html
     assert "loss plateau" in html  # the alert is in the fallback too
+    assert (
+        'data-jupyter-tracker="fallback"' in html
+    )  # what the JupyterLab extension shows once the widget is gone
     assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
     assert "nb-run" in data["text/plain"] and "finished" in data["text/plain"]
     # The user's print is a stream output of its own, never mixed into the panel.

@@ -19,6 +19,8 @@ STATUS_COLOURS = {
 }
 STATUS_MARKS = {"running": "…", "finished": "✓", "failed": "✗", "interrupted": "■", "crashed": "✗"}
 ALERT_LEVELS = ("warning", "error", "critical")
+# The JupyterLab extension shows HTML carrying this in place of a saved panel whose widget is gone.
+MARKER = 'data-jupyter-tracker="fallback"'
 _BOX = (
     "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px;line-height:1.45;"
     "border:1px solid #d1d9e0;border-radius:10px;padding:12px 16px;max-width:1100px;"
@@ -52,7 +54,7 @@ def run_html(info, summaries: dict, events: list, images: list[tuple[str, str]])
         for t in info.tags
     )
     parts = [
-        f'<div style="{_BOX}border-top:3px solid {colour};">',
+        f'<div {MARKER} style="{_BOX}border-top:3px solid {colour};">',
         '<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap;">',
         badge(info.status),
         f'<span style="font-size:16px;font-weight:650;">{escape(info.name)}</span>',
@@ -184,7 +186,7 @@ def comparison_html(comparison, image: str | None, max_rows: int = 200) -> str:
         body.append(f"<tr>{''.join(cells)}</tr>")
     more = len(frame) - len(shown)
     parts = [
-        f'<div style="{_BOX}">',
+        f'<div {MARKER} style="{_BOX}">',
         f'<div style="font-weight:650;font-size:15px;margin-bottom:8px;">Comparison of {len(frame)} runs</div>',
         '<div style="overflow-x:auto;"><table style="border-collapse:collapse;font-size:12px;">',
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>",

@@ -18,6 +18,7 @@ import {
 import { ReadonlyJSONObject } from '@lumino/coreutils';
 
 import { fetchCardHtml, fetchComparisonHtml, IRun } from './api';
+import { fallbackPlugin } from './fallback';
 import { CardPanel, ICardArgs } from './card';
 import { trackerIcon } from './icons';
 import { RunsModel } from './model';
@@ -266,4 +267,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, fallbackPlugin];
