@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
-from jupyterlab_harness import ARTIFACTS, lab_url, launch_chromium, require_chromium, start_lab, stop_lab
+from jupyterlab_harness import (
+    ARTIFACTS,
+    lab_url,
+    launch_chromium,
+    require_chromium,
+    shutdown_kernels,
+    start_lab,
+    stop_lab,
+)
 
 import jupyter_tracker
 
@@ -33,6 +42,21 @@ for i in range(80):
 print("loop done")""",
     "%track_compare --project nb7",
 ]
+
+
+def _wait_for_the_kernel(page, seconds: float = 60) -> None:
+    """Until the notebook's kernel reads idle. Notebook 7 now and then asks which kernel to start although
+    the notebook names one: choose it. (Run All before the kernel is connected is lost.)"""
+    deadline = time.monotonic() + seconds
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    while time.monotonic() < deadline:
+        choose = page.locator(".jp-Dialog button", has_text="Select")
+        if choose.count():
+            choose.first.click()
+        elif idle.count() and "No Kernel" not in page.locator(".jp-KernelName").inner_text():
+            return
+        page.wait_for_timeout(250)
+    raise TimeoutError("the notebook's kernel did not start")
 
 
 def test_panel_and_comparison_in_notebook_7(tmp_path):
@@ -73,6 +97,7 @@ def test_panel_and_comparison_in_notebook_7(tmp_path):
             page.on("pageerror", lambda exc: _ours(exc) and errors.append(f"{exc}\n{exc.stack}"))
             page.goto(lab_url(url, token, "notebooks/nb7.ipynb"))
             page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
+            _wait_for_the_kernel(page)
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
             page.get_by_text("Run All Cells", exact=True).click()
 
@@ -92,6 +117,15 @@ def test_panel_and_comparison_in_notebook_7(tmp_path):
             table.locator(".jt-chart-big svg").first.wait_for(timeout=20_000)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "notebook7-panel.png"), full_page=True)
+
+            # Saved, kernel gone, page reloaded: the saved summaries stand where the widgets were.
+            page.keyboard.press("Control+s")
+            page.wait_for_timeout(1500)
+            shutdown_kernels(url, token)
+            page.reload()
+            saved = page.locator(".jt-saved")
+            saved.nth(1).wait_for(timeout=60_000)
+            assert "nb7" in saved.first.inner_text() and "Comparison of 2 runs" in saved.nth(1).inner_text()
             assert not errors, "\n".join(errors)
             browser.close()
     finally:
