@@ -12,7 +12,11 @@ export default tseslint.config(
     files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       globals: { ...globals.browser, ...globals.es2015 },
-      parserOptions: { project: 'tsconfig.json', sourceType: 'module' }
+      // The tests are outside the build's tsconfig.json (not compiled into lib/).
+      parserOptions: {
+        project: ['tsconfig.json', 'tsconfig.test.json'],
+        sourceType: 'module'
+      }
     },
     rules: {
       '@typescript-eslint/naming-convention': [
@@ -36,6 +40,10 @@ export default tseslint.config(
       eqeqeq: 'error',
       'prefer-arrow-callback': 'error'
     }
+  },
+  {
+    files: ['src/**/__tests__/**'],
+    languageOptions: { globals: { ...globals.jest } }
   },
   prettierRecommended
 );

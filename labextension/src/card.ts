@@ -51,12 +51,7 @@ export class CardPanel extends Widget {
       }
       this._html = html;
       this._frame?.remove();
-      const { iframe } = createCardFrame({
-        html,
-        scripts: true,
-        fitContent: false,
-        title: this.title.label
-      });
+      const iframe = createCardFrame({ html, title: this.title.label });
       this._frame = iframe;
       this.node.appendChild(iframe);
       this._status.hidden = true;

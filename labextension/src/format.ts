@@ -75,3 +75,8 @@ export function formatParam(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/** Keep the end of a long path, where the file name is. */
+export function shortPath(path: string, max = 40): string {
+  return path.length <= max ? path : '…' + path.slice(path.length - max + 1);
+}

@@ -1,14 +1,17 @@
 import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { fetchRuns, IRun } from './api';
+import type { IRun, IRunsReply } from './api';
 
-/** Poll delays: fast while a run is live, slower when idle, slowest in a hidden page. */
-const LIVE_MS = 2000;
-const IDLE_MS = 10000;
-const HIDDEN_MS = 30000;
+/** Poll intervals: fast while a run is live, slower when idle, slowest when the panel is closed. */
+export const LIVE_MS = 2000;
+export const IDLE_MS = 10000;
+export const UNSEEN_MS = 30000;
+/** Failed requests back off (randomly, growing threefold) up to this. */
+export const MAX_BACKOFF_MS = 60000;
 /** A full listing now and then picks up edits that do not touch a run's timestamps. */
-const FULL_EVERY_MS = 30000;
+export const FULL_EVERY_MS = 30000;
 
 export const STATUSES = [
   'running',
@@ -18,15 +21,31 @@ export const STATUSES = [
   'crashed'
 ] as const;
 
+/** How the model asks the server for runs (`fetchRuns` of ./api, or a fake in tests). */
+export type FetchRuns = (
+  db: string,
+  since: number | null
+) => Promise<IRunsReply>;
+
 /**
- * The runs of one database, kept fresh by polling the server extension.
+ * The runs of one database, kept fresh by a `Poll` of the server extension.
  *
  * After the first full listing only runs changed since the previous answer are
- * fetched (`since`), and never more often than every 2 s.
+ * fetched (`since`). The poll ticks every 2 s while a run is live, every 10 s
+ * otherwise, every 30 s while nobody looks at the runs panel; it stands by while
+ * the browser tab is hidden and backs off when the server does not answer.
  */
 export class RunsModel implements IDisposable {
-  constructor(db = '') {
-    this._db = db;
+  constructor(options: RunsModel.IOptions) {
+    this._db = options.db ?? '';
+    this._fetchRuns = options.fetchRuns;
+    this._poll = new Poll({
+      name: 'jupyter-tracker:runs',
+      auto: false,
+      factory: () => this._pollOnce(),
+      frequency: { interval: IDLE_MS, backoff: true, max: MAX_BACKOFF_MS },
+      standby: 'when-hidden'
+    });
   }
 
   /** Whether anyone looks at the runs; polling slows down when not. */
@@ -51,6 +70,7 @@ export class RunsModel implements IDisposable {
     this._resolvedDb = '';
     this._exists = true;
     this._error = null;
+    this._loaded = false;
     this._changed.emit();
     void this.refresh(true);
   }
@@ -121,24 +141,30 @@ export class RunsModel implements IDisposable {
   }
 
   // -- fetching ----------------------------------------------------------------------------
-  /** Fetch changes (or everything when `full`); concurrent calls share one request. */
-  refresh(full = false): Promise<void> {
-    if (this._pending) {
-      return this._pending;
-    }
-    this._pending = this._fetch(full).finally(() => {
-      this._pending = null;
-    });
-    return this._pending;
+  /** The delay of the next poll tick after a successful request, in ms. */
+  get pollInterval(): number {
+    return this._poll.frequency.interval;
   }
 
-  /** Start polling; the delay adapts to whether a run is live. */
-  start(): void {
-    if (this._started || this._disposed) {
+  /**
+   * Fetch changes now (everything when `full`) and resolve once the answer is in; never rejects
+   * (a failure shows in `error`). Once polling, this is a poll refresh: the next tick counts from now.
+   */
+  async refresh(full = false): Promise<void> {
+    this._fullNext = this._fullNext || full;
+    if (this._poll.isDisposed) {
       return;
     }
-    this._started = true;
-    void this._tick();
+    if (this._poll.state.phase === 'constructed') {
+      return this._request().catch(() => undefined);
+    }
+    await this._poll.refresh();
+    await this._poll.tick.catch(() => undefined);
+  }
+
+  /** Start polling (the first request goes out at once); calling it again does nothing. */
+  start(): void {
+    void this._poll.start();
   }
 
   get isDisposed(): boolean {
@@ -150,63 +176,59 @@ export class RunsModel implements IDisposable {
       return;
     }
     this._disposed = true;
-    window.clearTimeout(this._timer);
+    this._poll.dispose();
     Signal.clearData(this);
   }
 
-  private async _tick(): Promise<void> {
-    await this.refresh();
-    if (this._disposed) {
-      return;
+  /** One poll tick: a request, then the delay until the next one. Rejects so the poll backs off. */
+  private async _pollOnce(): Promise<void> {
+    try {
+      await this._request();
+    } finally {
+      const interval = this.isVisible()
+        ? this.hasRunning
+          ? LIVE_MS
+          : IDLE_MS
+        : UNSEEN_MS;
+      this._poll.frequency = { ...this._poll.frequency, interval };
     }
-    let delay = this.hasRunning ? LIVE_MS : IDLE_MS;
-    if (document.hidden || !this.isVisible()) {
-      delay = Math.max(delay, HIDDEN_MS);
-    }
-    window.clearTimeout(this._timer);
-    this._timer = window.setTimeout(() => void this._tick(), delay);
   }
 
-  private async _fetch(full: boolean): Promise<void> {
+  /** Concurrent requests for the same database share one. */
+  private _request(): Promise<void> {
+    if (!this._pending || this._pendingDb !== this._db) {
+      const pending = this._fetch().finally(() => {
+        if (this._pending === pending) {
+          this._pending = null;
+        }
+      });
+      this._pending = pending;
+      this._pendingDb = this._db;
+    }
+    return this._pending;
+  }
+
+  private async _fetch(): Promise<void> {
     const db = this._db;
-    const wantFull =
-      full ||
+    const full =
+      this._fullNext ||
       this._since === null ||
       Date.now() - this._lastFull > FULL_EVERY_MS;
+    this._fullNext = false;
     this._loading = true;
     this._changed.emit();
     try {
-      const reply = await fetchRuns(db, wantFull ? null : this._since);
-      if (db !== this._db) {
-        return; // The database changed while this request was in flight.
+      const reply = await this._fetchRuns(db, full ? null : this._since);
+      if (db === this._db && !this._disposed) {
+        this._apply(reply);
       }
-      if (reply.full) {
-        this._runs.clear();
-        this._lastFull = Date.now();
-      }
-      for (const run of reply.runs) {
-        this._runs.set(run.id, run);
-      }
-      const alive = new Set(reply.ids);
-      for (const id of Array.from(this._runs.keys())) {
-        if (!alive.has(id)) {
-          this._runs.delete(id);
-          this._selected.delete(id);
-        }
-      }
-      this._since = reply.now;
-      this._clockOffset = reply.now - Date.now() / 1000;
-      this._resolvedDb = reply.db;
-      this._exists = reply.exists;
-      this._error = null;
-      this._loaded = true;
-      this._lastUpdate = Date.now();
     } catch (error) {
       if (db === this._db) {
         this._error = (error as Error).message;
         // Start over with a full listing once the server answers again.
         this._since = null;
       }
+      throw error;
     } finally {
       this._loading = false;
       if (!this._disposed) {
@@ -215,7 +237,35 @@ export class RunsModel implements IDisposable {
     }
   }
 
+  /** Merge an answer: a full listing replaces the runs, an incremental one updates them. */
+  private _apply(reply: IRunsReply): void {
+    if (reply.full) {
+      this._runs.clear();
+      this._lastFull = Date.now();
+    }
+    for (const run of reply.runs) {
+      this._runs.set(run.id, run);
+    }
+    // Ids missing from the answer were deleted.
+    const alive = new Set(reply.ids);
+    for (const id of Array.from(this._runs.keys())) {
+      if (!alive.has(id)) {
+        this._runs.delete(id);
+        this._selected.delete(id);
+      }
+    }
+    this._since = reply.now;
+    this._clockOffset = reply.now - Date.now() / 1000;
+    this._resolvedDb = reply.db;
+    this._exists = reply.exists;
+    this._error = null;
+    this._loaded = true;
+    this._lastUpdate = Date.now();
+  }
+
   private _db: string;
+  private _fetchRuns: FetchRuns;
+  private _poll: Poll<void, unknown, 'standby'>;
   private _resolvedDb = '';
   private _exists = true;
   private _error: string | null = null;
@@ -225,11 +275,20 @@ export class RunsModel implements IDisposable {
   private _clockOffset = 0;
   private _since: number | null = null;
   private _lastFull = 0;
+  private _fullNext = false;
   private _runs = new Map<number, IRun>();
   private _selected = new Set<number>();
   private _pending: Promise<void> | null = null;
-  private _timer = 0;
-  private _started = false;
+  private _pendingDb = '';
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
+}
+
+export namespace RunsModel {
+  export interface IOptions {
+    /** How to ask the server for runs. */
+    fetchRuns: FetchRuns;
+    /** The database path relative to the server root; '' (the default) for the default. */
+    db?: string;
+  }
 }
