@@ -7,9 +7,9 @@ In Python: ``with jupyter_tracker.start_run(name="baseline", params={"lr": 0.01}
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from .config import configure
-from .envtrack import track_this
 from .errors import (
     CommandFailed,
     InvalidArgument,
@@ -23,12 +23,18 @@ from .errors import (
     TrackerError,
     UnsafeArtifactName,
 )
-from .experiment import Experiment, experiment
-from .folders import folders, set_folder_details
-from .query import RunRecord, export, load_run, runs
-from .resume import reconnect
-from .run import Run, active_run, log, start_run
+from .reading.experiment import Experiment, experiment
+from .reading.query import RunRecord, export, load_run, runs
+from .tracking.active import active_run, log
+from .tracking.envtrack import track_this
+from .tracking.folders import folders, set_folder_details
+from .tracking.run import Run
+from .tracking.start import reconnect, start_run
 from .version import __version__
+
+if TYPE_CHECKING:  # imported on first use (see _LAZY); named here for type checkers
+    from .cards import import_card
+    from .reading.comparison import compare
 
 __all__ = [
     "CommandFailed",
@@ -64,12 +70,22 @@ __all__ = [
 
 
 # Imported on first use: they pull in pandas, Altair and vl-convert, which `%load_ext` must not wait for.
-_LAZY = {"import_card": ".cards", "compare": ".comparison"}
+# The underscored ones are how a lower wing's convenience method (`RunRecord.export()`, a Comparison shown
+# in a notebook) reaches the wing above it without importing it: through this facade, inside the method.
+_LAZY = {
+    "import_card": (".cards", "import_card"),
+    "compare": (".reading.comparison", "compare"),
+    "_export_run": (".cards", "export_run"),
+    "_export_comparison": (".cards", "export_comparison"),
+    "_comparison_bundle": (".notebook.display", "comparison_bundle"),
+    "_show_comparison": (".notebook.display", "show_comparison"),
+}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
+        module, attribute = _LAZY[name]
+        value = getattr(import_module(module, __name__), attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -77,11 +93,11 @@ def __getattr__(name: str):
 
 def load_ipython_extension(ipython) -> None:
     """`%load_ext jupyter_tracker` (or `%load_ext tracker`): register the magics."""
-    import_module(".magics", __name__).load_ipython_extension(ipython)
+    import_module(".notebook.magics", __name__).load_ipython_extension(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    import_module(".magics", __name__).unload_ipython_extension(ipython)
+    import_module(".notebook.magics", __name__).unload_ipython_extension(ipython)
 
 
 def _jupyter_labextension_paths():

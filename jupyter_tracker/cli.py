@@ -9,11 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from . import config
-from .artifacts import delete_run
-from .cellargs import add_run_filters, run_filters
 from .errors import TrackerError
-from .query import RunRecord, runs, store_for
+from .notebook.cellargs import add_run_filters, run_filters
+from .reading.query import RunRecord, runs
 from .textfmt import duration, local_time, number, runs_table, size, stamp, text_table
+from .tracking.artifacts import delete_run
+from .tracking.stores import store_for
 from .version import __version__
 
 EVENTS_SHOWN = 20
@@ -223,13 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("--project", "-p", help=PROJECT_HELP)
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     rm.set_defaults(handler=cmd_rm)
-
-    export = command(
-        "export",
-        "write a run card (JSON or self-contained HTML)",
-        "Write a run card: everything about a run in one file, JSON for machines or self-contained HTML "
-        "(opens offline in any browser). With --compare, one card comparing several runs.",
+    _add_export(
+        command(
+            "export",
+            "write a run card (JSON or self-contained HTML)",
+            "Write a run card: everything about a run in one file, JSON for machines or self-contained HTML "
+            "(opens offline in any browser). With --compare, one card comparing several runs.",
+        )
     )
+    return parser
+
+
+def _add_export(export: argparse.ArgumentParser) -> None:
     export.add_argument("runs", nargs="+", metavar="RUN", help="run id, name or uuid")
     export.add_argument("--project", "-p", help=PROJECT_HELP)
     export.add_argument(
@@ -248,7 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="overwrite the file if it exists")
     export.add_argument("--compare", action="store_true", help="one comparison card of all the runs given")
     export.set_defaults(handler=cmd_export)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeAlias, cast
 
 DB_ENV = "TRACKER_DB"
 DEFAULT_DB = Path(".tracker") / "tracker.db"
+
+# A file path argument: text or a path object.
+PathArg: TypeAlias = "str | os.PathLike"
 
 _session: dict[str, object] = {}
 
@@ -29,7 +33,7 @@ def setting(key: str, default: object = None) -> object:
     return _session.get(key, default)
 
 
-def db_path(db: str | os.PathLike | None = None) -> Path:
+def db_path(db: PathArg | None = None) -> Path:
     """The database file to use: ``db`` if given, else the session's, else $TRACKER_DB, else ./.tracker/tracker.db."""
-    chosen = db or _session.get("db") or os.environ.get(DB_ENV) or DEFAULT_DB
+    chosen = db or cast("PathArg | None", _session.get("db")) or os.environ.get(DB_ENV) or DEFAULT_DB
     return Path(os.path.expanduser(os.fspath(chosen))).absolute()

@@ -1,5 +1,7 @@
 """Every error the tracker raises on purpose: one base class, one subclass per kind of problem."""
 
+from typing import Any
+
 
 class TrackerError(Exception):
     """Base class of the errors jupyter-tracker raises; the message says what to do."""
@@ -47,3 +49,5 @@ class UnsafeArtifactName(TrackerError, ValueError):
 
 class CommandFailed(TrackerError):
     """A command started with run.shell() exited with a non-zero status (or timed out)."""
+
+    result: Any  # the command's ShellResult (tracking/envtrack.py), set before it is raised

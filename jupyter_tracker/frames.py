@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
 
-def epoch_to_datetime(seconds):
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas types, for annotations: naming them this way keeps pandas out of the import of a module.
+DataFrame: TypeAlias = "pd.DataFrame"
+Series: TypeAlias = "pd.Series"
+
+
+def epoch_to_datetime(seconds: object) -> Series:
     """Epoch seconds (float, NaN for missing) -> UTC datetimes, exact to the microsecond.
 
     Converting the floats directly with unit="s" goes through nanoseconds and can turn .000001 into

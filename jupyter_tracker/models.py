@@ -13,6 +13,9 @@ CRASHED = "crashed"
 STATUSES = (RUNNING, FINISHED, FAILED, INTERRUPTED, CRASHED)
 ENDED_STATUSES = (FINISHED, FAILED, INTERRUPTED, CRASHED)
 
+# Hardware series are stored beside the user's metrics under this prefix.
+SYSTEM_PREFIX = "system/"
+
 # A running run whose writer has not touched its heartbeat for this long is shown as crashed.
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0
@@ -57,20 +60,8 @@ class RunInfo:
         return None if end is None else max(0.0, end - self.started)
 
 
-@dataclass(frozen=True)
-class Point:
-    key: str
-    step: int
-    value: float
-    time: float
-
-
-@dataclass(frozen=True)
-class Event:
-    time: float
-    level: str
-    message: str
-    extra: dict[str, Any] = field(default_factory=dict)
+# The columns of a run's artifact list, in every place that shows one.
+ARTIFACT_COLUMNS = ("name", "category", "path", "size", "sha256", "mime", "created")
 
 
 @dataclass(frozen=True)
@@ -82,23 +73,3 @@ class Artifact:
     sha256: str
     mime: str | None
     created: float
-
-
-def effective_status(
-    status: str,
-    heartbeat: float | None,
-    pid: int | None,
-    host: str | None,
-    *,
-    now: float,
-    this_host: str,
-    pid_alive,
-) -> str:
-    """A stored 'running' status, corrected to 'crashed' when its process is gone or silent."""
-    if status != RUNNING:
-        return status
-    if host == this_host and pid is not None and not pid_alive(pid):
-        return CRASHED
-    if heartbeat is not None and now - heartbeat > STALE_AFTER_SECONDS:
-        return CRASHED
-    return status

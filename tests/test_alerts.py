@@ -3,10 +3,11 @@ import threading
 import time
 
 import pytest
+from waiting import wait_until
 
 import jupyter_tracker as jt
-from jupyter_tracker.alerts import AlertChange
 from jupyter_tracker.errors import InvalidArgument
+from jupyter_tracker.tracking.alerts import AlertChange
 
 
 def _alert_events(name):
@@ -88,7 +89,7 @@ def test_an_events_alert_matches_a_pattern_and_ignores_its_own_events(db):
         run.add_alert("oom", source="events", pattern=r"out of memory|alert", window=2)
         run.log_event("epoch 1 done")
         run.log_event("CUDA out of memory", level="error")
-        time.sleep(0.5)  # the alert's own events (which say "alert") arrive in a later batch
+        assert run.flush()  # checked on this batch; the alert's own events (which say "alert") come later
         run.log_event("retrying with a smaller batch")
         run.log_event("epoch 2 done")
     assert _alert_events("e") == [("critical", "critical"), ("info", "ok")]
@@ -99,6 +100,10 @@ def test_an_events_alert_matches_a_pattern_and_ignores_its_own_events(db):
         "pattern": r"out of memory|alert",
         "notify": False,
     }
+
+
+def _notify_failures(run) -> list[str]:
+    return [e[2] for e in run.store.events(run.id) if "notify callback failed" in e[2]]
 
 
 def test_errors_of_the_notify_callback_never_reach_the_caller(db):
@@ -112,7 +117,8 @@ def test_errors_of_the_notify_callback_never_reach_the_caller(db):
         run.add_alert("a", metric="m", rule="is above", threshold=0, window=1, notify=broken)
         run.log(m=1)
         assert called.wait(5)
-        time.sleep(0.5)
+        # the failure is logged by the notify thread once the callback has raised
+        wait_until(lambda: run.flush() and _notify_failures(run), what="the notify failure event")
         run.log(m=2)
     assert run.status == "finished"
     messages = jt.load_run("n").events().message.tolist()

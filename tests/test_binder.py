@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.kernel
+@pytest.mark.slow  # a fresh venv and pip install: ~45 s
 @pytest.mark.timeout(900)
 def test_quickstart_runs_in_a_fresh_binder_environment(tmp_path):
     env_dir = tmp_path / "binder-env"

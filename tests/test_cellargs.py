@@ -1,7 +1,7 @@
 import pytest
 
-from jupyter_tracker.cellargs import HelpRequested, literal, parse_track_run, tokenize
 from jupyter_tracker.errors import InvalidArgument
+from jupyter_tracker.notebook.cellargs import HelpRequested, literal, parse_track_run, tokenize
 
 
 def test_params_are_literals_else_text():

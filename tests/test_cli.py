@@ -1,8 +1,10 @@
 import os
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
+
+import pytest
+from waiting import stored_points, wait_until
 
 import jupyter_tracker as jt
 
@@ -100,7 +102,8 @@ def test_show_numbers_events_alerts_hardware_and_local_times(tmp_path):
         run.log(loss=123456.789)
         for i in range(25):
             run.log_event(f"step {i}\nsecond line")
-        time.sleep(0.5)  # a few hardware samples
+        # hardware samples with a CPU rate (the second tick on): what the "hardware" section summarises
+        wait_until(lambda: stored_points(run, "system/cpu/percent"), what="a CPU sample")
     started = jt.load_run("tiny", db=db).info.started
     # A POSIX zone (no tz database needed): three hours east of UTC, called ABC.
     local = datetime.fromtimestamp(started, timezone(timedelta(hours=3))).strftime("%Y-%m-%d %H:%M:%S ABC")
@@ -149,6 +152,7 @@ def test_help_and_version():
             assert "only" in text and "--project" in text  # --project is explained
 
 
+@pytest.mark.slow  # eight CLI processes, each importing the card stack: ~25 s
 def test_export_paths_formats_and_overwrites(tmp_path):
     db = tmp_path / "t.db"
     _two_runs(db)

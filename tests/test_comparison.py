@@ -9,10 +9,10 @@ import math
 import pytest
 
 import jupyter_tracker as jt
-from jupyter_tracker.comparison import Comparison, compare
 from jupyter_tracker.errors import InvalidArgument, RunNotFound
-from jupyter_tracker.widgets.compare import table_columns, table_rows
-from jupyter_tracker.widgets.series import LiveSeries
+from jupyter_tracker.notebook.widgets.compare import table_columns, table_rows
+from jupyter_tracker.notebook.widgets.series import LiveSeries
+from jupyter_tracker.reading.comparison import Comparison, compare
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_comparison_of_many_runs_is_quick(db):
     """1,000 runs build in well under a second (timed figures are in tests/perf/bench_charts.py)."""
     import time
 
-    from jupyter_tracker.query import store_for
+    from jupyter_tracker.tracking.stores import store_for
 
     store = store_for(db)
     infos = []
@@ -186,7 +186,7 @@ def test_export_writes_a_comparison_card(runs, tmp_path):
 
 
 def test_text_table_shows_params_as_logged_and_names_a_param_that_shares_a_metric_name(db):
-    from jupyter_tracker.widgets.fallback import comparison_text
+    from jupyter_tracker.notebook.widgets.fallback import comparison_text
 
     for name, params, loss in [
         ("a", {"layers": [1, 2], "loss": "mse", "x": None}, 1.0),

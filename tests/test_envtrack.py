@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 import jupyter_tracker as jt
-from jupyter_tracker.envtrack import parse_value, track_this, tracked_variables
 from jupyter_tracker.errors import CommandFailed, InvalidArgument, NoActiveRun, RunClosed
+from jupyter_tracker.tracking.envtrack import parse_value, track_this, tracked_variables
 
 PY = shlex.quote(sys.executable)
 
@@ -123,7 +123,7 @@ def test_shell_streams_output_keeps_it_as_an_artifact_and_records_exit_code_and_
 def test_values_set_by_the_command_and_its_child_processes_are_tracked(db, monkeypatch):
     monkeypatch.setenv("TRACKER_TRACK_INHERITED", "1")
     child = (
-        "from jupyter_tracker.envtrack import track_this; "
+        "from jupyter_tracker.tracking.envtrack import track_this; "
         "track_this(step=5, acc=0.9, cfg={'layers': 3, 'act': 'relu'}); track_this(f1=0.5)"
     )
     command = (

@@ -9,9 +9,9 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker.errors import InvalidArgument, InvalidParam, RunNotFound, TrackerError
-from jupyter_tracker.experiment import COLUMNS, experiment
-from jupyter_tracker.folders import folders, set_folder_details
-from jupyter_tracker.resume import reconnect
+from jupyter_tracker.reading.experiment import COLUMNS, experiment
+from jupyter_tracker.tracking.folders import folders, set_folder_details
+from jupyter_tracker.tracking.start import reconnect
 
 
 def _three_runs():
@@ -212,5 +212,6 @@ def test_reconnect_refuses_a_run_live_in_another_process(db):
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()
     assert reconnect("elsewhere").status == "running"  # its process is gone: the run is resumed
     jt.active_run().close()

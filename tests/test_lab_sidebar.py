@@ -103,6 +103,7 @@ class Heartbeat(threading.Thread):
             step += 1
 
 
+@pytest.mark.slow  # JupyterLab and a page: ~16 s
 def test_runs_sidebar_lists_filters_opens_and_updates_live(tmp_path):
     require_chromium()
     if not (BUILT / "package.json").exists():

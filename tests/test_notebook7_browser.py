@@ -59,6 +59,7 @@ def _wait_for_the_kernel(page, seconds: float = 60) -> None:
     raise TimeoutError("the notebook's kernel did not start")
 
 
+@pytest.mark.slow  # a Notebook 7 server, a page and Run All: ~25 s
 def test_panel_and_comparison_in_notebook_7(tmp_path):
     require_chromium()
     pytest.importorskip("notebook", minversion="7", reason="Notebook 7 is not installed")

@@ -73,6 +73,7 @@ def first_line_path(page) -> str:
     )
 
 
+@pytest.mark.slow  # JupyterLab, a page and Run All: 20-35 s
 def test_live_panel_and_comparison_in_jupyterlab(tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright

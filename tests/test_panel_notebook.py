@@ -14,7 +14,7 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 RUN_CELL = """\
 import math, time
 import jupyter_tracker
-from jupyter_tracker.display import show_run
+from jupyter_tracker.notebook.display import show_run
 run = jupyter_tracker.start_run(name="nb-run", project="nb", params={"lr": 0.1, "layers": [8, 4]},
                                 tags="demo", system=False)
 live = show_run(run)
@@ -106,7 +106,7 @@ def test_terminal_ipython_prints_a_text_summary(tmp_path):
         "from IPython.testing.globalipapp import start_ipython\n"
         "ip = start_ipython()\n"
         "import jupyter_tracker\n"
-        "from jupyter_tracker.display import show_run\n"
+        "from jupyter_tracker.notebook.display import show_run\n"
         f"run = jupyter_tracker.start_run(name='term', project='t', db={str(tmp_path / 't.db')!r}, system=False)\n"
         "live = show_run(run)\n"
         "run.log(loss=0.25)\nrun.log(loss=0.5)\n"

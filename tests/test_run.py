@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import jupyter_tracker as jt
-from jupyter_tracker import writer
 from jupyter_tracker.errors import InvalidArgument, InvalidMetric, NoActiveRun, RunClosed, TrackerError
+from jupyter_tracker.tracking import writer
 
 
 def test_steps_count_calls_and_explicit_steps_are_kept(db):

@@ -2,18 +2,21 @@
 become one warning event, threads come and go with runs."""
 
 import threading
-import time
+
+from waiting import stored_points, wait_until
 
 import jupyter_tracker as jt
-from jupyter_tracker import probes as probes_module
-from jupyter_tracker.sampler import Probe
+from jupyter_tracker.hardware import sampler as sampler_module
+from jupyter_tracker.hardware.metrics import PROC_RSS, Probe
 
 
 def test_a_run_records_hardware_with_its_step(db):
     with jt.start_run(name="hw", interval=0.1) as run:
         for step in range(5):
             run.log(loss=1 / (step + 1))
-            time.sleep(0.1)
+            # a training step lasts until the sampler has recorded a sample at this step
+            sampled = lambda step=step: any(s == step for _, s, _, _ in stored_points(run, PROC_RSS))  # noqa: E731
+            wait_until(sampled, what=f"a sample at step {step}")
     record = jt.load_run("hw")
     frame = record.metrics(system=True)
     system = frame[frame.key.str.startswith("system/")]
@@ -35,17 +38,17 @@ class Broken(Probe):
 
 
 def test_a_failing_probe_is_one_warning_event_and_the_run_goes_on(db, monkeypatch):
-    original = probes_module.default_probes_and_status
+    original = sampler_module.default_probes_and_status
 
     def with_a_broken_probe(nvml=None):
         found, status = original(nvml)
         return [*found, Broken()], status
 
-    monkeypatch.setattr(probes_module, "default_probes_and_status", with_a_broken_probe)
+    monkeypatch.setattr(sampler_module, "default_probes_and_status", with_a_broken_probe)
     with jt.start_run(name="flaky", interval=0.1) as run:
-        for _ in range(5):
-            run.log(x=1)
-            time.sleep(0.1)
+        run.log(x=1)
+        # the first CPU rate comes with the second tick: by then the broken probe has failed
+        wait_until(lambda: stored_points(run, "system/cpu/percent"), what="a CPU sample")
     record = jt.load_run("flaky")
     warnings = record.events()
     assert warnings.level.tolist() == ["warning"]

@@ -13,9 +13,11 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from jupyter_tracker import gpu, sampler
 from jupyter_tracker.errors import InvalidArgument
-from jupyter_tracker.sampler import (
+from jupyter_tracker.hardware import gpu
+from jupyter_tracker.hardware import metrics as metrics_module
+from jupyter_tracker.hardware.machine import machine_snapshot
+from jupyter_tracker.hardware.metrics import (
     CPU_CORE,
     CPU_PERCENT,
     DISK_READ,
@@ -35,13 +37,11 @@ from jupyter_tracker.sampler import (
     PROC_RSS_PEAK,
     PROC_THREADS,
     SYSTEM_PREFIX,
-    HardwareSampler,
     Probe,
-    default_probes,
-    machine_snapshot,
     metric_info,
-    summarize,
 )
+from jupyter_tracker.hardware.sampler import HardwareSampler, default_probes
+from jupyter_tracker.hardware.summary import summarize
 
 
 class Recorder:
@@ -80,7 +80,7 @@ def test_metric_names_are_documented_and_unique():
     )
     constants = {
         v
-        for k, v in vars(sampler).items()
+        for k, v in vars(metrics_module).items()
         if k.isupper() and isinstance(v, str) and v.startswith("system/") and k != "SYSTEM_PREFIX"
     }
     assert constants == set(names)
@@ -180,7 +180,9 @@ def test_no_exception_escapes_the_thread(monkeypatch):
 
     s = HardwareSampler(bad_sink, interval=0.1, probes=[Exits(), CountingProbe()], on_error=bad_reporter)
     s.start()
-    time.sleep(0.35)
+    deadline = time.monotonic() + 10
+    while s.ticks < 3 and time.monotonic() < deadline:  # a few ticks, each failing in the probe and the sink
+        time.sleep(0.01)
     s.stop()
     assert escaped == []
     assert sorted(errors) == ["exits", "sink"]  # each reported once, though the sink failed every tick
@@ -216,27 +218,95 @@ def test_real_probes_give_plausible_values():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the /proc readers are Linux only")
-def test_proc_readers_agree_with_psutil():
-    from jupyter_tracker.probes import DiskIoProbe, MemoryProbe, NetworkProbe, ProcessProbe
+def test_proc_readers_agree_with_psutil(tmp_path, monkeypatch):
+    """Our /proc parsing and psutil's, reading the same fixed /proc tree twice: the same names and values.
 
-    pairs = [(cls(), cls(procfs=False)) for cls in (MemoryProbe, DiskIoProbe, NetworkProbe, ProcessProbe)]
-    assert all(fast._proc and not slow._proc for fast, slow in pairs)
-    for fast, slow in pairs:
-        fast.sample(0), slow.sample(0)
-    time.sleep(0.2)
-    for fast, slow in pairs:
-        a, b = dict(fast.sample(0)), dict(slow.sample(0))
-        assert a.keys() == b.keys(), fast.name
-        for key in a:
-            assert b[key] >= 0 and a[key] >= 0
-            if key in (MEM_USED, PROC_THREADS, PROC_RSS):  # levels: within a few MiB of each other
-                assert abs(a[key] - b[key]) <= max(8 * 1024 * 1024, 0.05 * b[key]), key
-    psutil_io = psutil.disk_io_counters()
-    assert sum(DiskIoProbe()._from_proc()) <= psutil_io.read_bytes + psutil_io.write_bytes
+    Both read files written by the test (tests/procfs.py), so nothing can move between the two readings;
+    a fake monotonic clock makes the rates exact. The CPU load and the process CPU come from
+    os.getloadavg() and os.times() on both paths, not from /proc: only their presence is compared."""
+    from procfs import PAGE, FakeProc
+
+    from jupyter_tracker.hardware import probes
+
+    tree = FakeProc(tmp_path / "proc")
+    tree.write(tree.state)
+    read = probes._read
+    monkeypatch.setattr(probes, "_read", lambda path: read(tree.path(path)))
+    monkeypatch.setattr(probes, "_physical_disks", lambda: {b"sda", b"nvme0n1"})
+    monkeypatch.setattr(psutil, "PROCFS_PATH", str(tree.root))
+    clock = SimpleNamespace(now=5000.0)
+    monkeypatch.setattr(probes, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    # psutil's path takes the lifetime peak RSS from getrusage(): let it see the tree's VmHWM
+    fake_rusage = SimpleNamespace(
+        RUSAGE_SELF=0, getrusage=lambda who: SimpleNamespace(ru_maxrss=tree.state.hwm_kib)
+    )
+    monkeypatch.setattr(probes, "resource", fake_rusage)
+    wrapping = (psutil.disk_io_counters, psutil.net_io_counters)
+    for counters in wrapping:
+        counters.cache_clear()  # psutil's wrap-around memory must not mix real and fake counters
+    try:
+        classes = (
+            probes.CpuProbe,
+            probes.MemoryProbe,
+            probes.DiskIoProbe,
+            probes.NetworkProbe,
+            probes.ProcessProbe,
+        )
+        pairs = [(cls(), cls(procfs=False)) for cls in classes]
+        assert all(fast._proc and not slow._proc for fast, slow in pairs)
+        ticks = []
+        for state in (tree.state, tree.state.advanced()):
+            tree.write(state)
+            clock.now += 2.0
+            ticks.append({fast.name: (dict(fast.sample(0)), dict(slow.sample(0))) for fast, slow in pairs})
+            # psutil's totals count loop devices too: compare the physical disks' counters directly
+            per_disk = psutil.disk_io_counters(perdisk=True, nowrap=False)
+            ours = pairs[2][0]._from_proc()
+            assert ours == (
+                sum(per_disk[d].read_bytes for d in ("sda", "nvme0n1")),
+                sum(per_disk[d].write_bytes for d in ("sda", "nvme0n1")),
+            )
+    finally:
+        for counters in wrapping:
+            counters.cache_clear()
+    not_from_proc = {metrics_module.LOAD_1M, PROC_CPU}
+    for tick in ticks:
+        for name, (ours, theirs) in tick.items():
+            assert ours.keys() == theirs.keys(), name
+            if name != "disk_io":
+                for key in ours.keys() - not_from_proc:
+                    assert ours[key] == pytest.approx(theirs[key], rel=1e-9), key  # CPU: ticks vs seconds
+
+    first = {k: v for ours, _ in ticks[0].values() for k, v in ours.items()}
+    assert not {CPU_PERCENT, DISK_READ, NET_SENT, PROC_CPU} & first.keys()  # the first reading has no rates
+    second = {k: v for ours, _ in ticks[1].values() for k, v in ours.items()}
+    assert second[CPU_CORE.format(index=0)] == 60.0 and second[CPU_CORE.format(index=1)] == 15.0
+    assert second[CPU_PERCENT] == 37.5  # guest time is already in user: not counted twice
+    assert second[MEM_USED] == (16_384_000 - 9_000_000) * 1024
+    assert second[metrics_module.SWAP_USED] == (4_000_000 - 3_400_000) * 1024
+    assert (second[DISK_READ], second[DISK_WRITE]) == (500 * 512 / 2, 1000 * 512 / 2)  # sda + nvme0n1 only
+    assert (second[NET_RECV], second[NET_SENT]) == (400_000 / 2, 140 / 2)  # loopback left out
+    assert second[PROC_RSS] == 30_000 * PAGE and second[PROC_THREADS] == 9
+    assert second[PROC_RSS_PEAK] == 260_000 * 1024  # the kernel's high-water mark, once past its start value
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the /proc readers are Linux only")
+def test_proc_readers_read_this_machine():
+    """The same readers on the real /proc, comparing only what cannot move between two reads."""
+    from jupyter_tracker.hardware.probes import DiskIoProbe, MemoryProbe, NetworkProbe, ProcessProbe
+
+    probes = [MemoryProbe(), DiskIoProbe(), NetworkProbe(), ProcessProbe()]
+    assert all(p._proc for p in probes if p.name != "disk_io")  # a machine without disks may fall back
+    assert MemoryProbe()._from_proc()[0] == psutil.virtual_memory().total
+    disk = probes[1]
+    if disk._proc:
+        assert {d.decode() for d in disk._disks} <= set(psutil.disk_io_counters(perdisk=True))
+    rss, peak, threads = ProcessProbe()._from_proc()
+    assert 0 < rss <= peak and threads >= 1
 
 
 def test_rates_wait_for_a_gap_long_enough_to_mean_something():
-    from jupyter_tracker.probes import (
+    from jupyter_tracker.hardware.probes import (
         CORES,
         MIN_RATE_GAP_S,
         CpuProbe,
@@ -466,12 +536,12 @@ def test_summarize_without_data():
 
 
 def test_summarize_a_real_run():
-    points = []
-    s = HardwareSampler(lambda t, values: points.extend((k, 0, v, t) for k, v in values), interval=0.1)
+    sink = Recorder()
+    s = HardwareSampler(sink, interval=0.1)
     s.start()
-    time.sleep(0.35)
+    sink.wait_for(3)
     s.stop()
-    summary = summarize(points)
+    summary = summarize([(k, 0, v, t) for t, values, _ in sink.calls for k, v in values])
     assert summary["samples"] == s.ticks >= 3
     assert summary["peak_rss_bytes"] > 0 and 0 <= summary["mean_cpu_percent"] <= 100
     assert summary["total_read_bytes"] >= 0 and summary["total_received_bytes"] >= 0

@@ -94,10 +94,10 @@ def test_list_runs_of_the_default_database(api, runs):
     assert base["status"] == "finished" and base["project"] == "mnist"
     assert base["params"] == {"lr": 0.01, "epochs": 3} and base["tags"] == ["cnn", "first"]
     assert base["duration"] == pytest.approx(300, abs=1)
-    # User keys first, hardware keys left out; summaries from the store (NaN -> null, inf -> "Infinity").
+    # User keys first, hardware keys left out; summaries from the store (NaN -> "NaN", inf -> "Infinity").
     assert list(base["metrics"]) == ["loss", "acc"] and base["metric_count"] == 3
     assert base["metrics"]["loss"]["max"] == 50.0 and base["metrics"]["loss"]["count"] == 5000
-    assert base["metrics"]["acc"]["last"] is None and base["last_step"] == 4999
+    assert base["metrics"]["acc"]["last"] == "NaN" and base["last_step"] == 4999
     wide = next(run for run in reply["runs"] if run["name"] == "wide")
     assert wide["status"] == "failed" and wide["metrics"]["loss"]["last"] == "Infinity"
     resnet = next(run for run in reply["runs"] if run["name"] == "resnet")
@@ -170,7 +170,7 @@ def test_metrics_are_downsampled_keeping_ends_and_spikes(api, runs):
     assert loss["steps"][0] == 0 and loss["steps"][-1] == 4999 and 50.0 in loss["values"]
     assert loss["steps"] == sorted(loss["steps"])
     acc = reply["series"]["acc"]
-    assert not acc["downsampled"] and acc["values"][-1] is None and len(acc["steps"]) == 11
+    assert not acc["downsampled"] and acc["values"][-1] == "NaN" and len(acc["steps"]) == 11
     default = json.loads(api("runs", str(ids["baseline"]), "metrics")[2])
     assert len(default["series"]["loss"]["steps"]) <= 2000 and "system/cpu" in default["series"]
 

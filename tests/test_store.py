@@ -104,7 +104,9 @@ def test_filters_and_folders(tmp_path):
 
 
 def test_a_running_run_of_a_dead_process_reads_as_crashed(tmp_path):
-    store = Store(tmp_path / "t.db")
+    from jupyter_tracker.tracking.stores import judge_running
+
+    store = Store(tmp_path / "t.db", judge_running=judge_running)
     now = time.time()
     dead = _run(store, "dead", pid=2**22 + 12345, host=__import__("socket").gethostname(), heartbeat=now)
     silent = _run(store, "silent", pid=1, host="elsewhere", heartbeat=now - 3600)

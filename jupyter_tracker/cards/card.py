@@ -21,14 +21,16 @@ import uuid as uuid_module
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
+from ..hardware.metrics import metric_info
+from ..hardware.summary import summarize
+from ..jsonsafe import free, number, unnumber
+from ..models import SYSTEM_PREFIX
 from ..version import __version__
 
 RUN_SCHEMA = "jupyter-tracker/run-card"
 COMPARISON_SCHEMA = "jupyter-tracker/comparison-card"
 VERSION = 1
-SYSTEM_PREFIX = "system/"
 
-_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 # Run columns a card holds as they are, by section ("git" sits in "code"; its columns are git_<key>):
 # what build_run_card writes and import_card reads back.
 AS_IS = {
@@ -37,41 +39,6 @@ AS_IS = {
     "code": ("notebook", "execution_count", "cell_source"),
     "git": ("commit", "branch", "dirty"),
 }
-
-
-# -- encoding of numbers ---------------------------------------------------------------------------------
-def number(value):
-    """A JSON-safe number: non-finite floats become "NaN", "Infinity" or "-Infinity"; None stays None."""
-    if value is None or isinstance(value, bool | int) or math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-def unnumber(value):
-    """The inverse of `number`."""
-    return _WORDS[value] if isinstance(value, str) else value
-
-
-def free(value):
-    """A free-form JSON value with non-finite floats tagged as {"$float": "NaN"} (tuples become lists)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"$float": number(value)}
-    if isinstance(value, dict):
-        return {str(k): free(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [free(v) for v in value]
-    return value
-
-
-def unfree(value):
-    """The inverse of `free`."""
-    if isinstance(value, dict):
-        if len(value) == 1 and value.get("$float") in _WORDS:
-            return _WORDS[value["$float"]]
-        return {k: unfree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unfree(v) for v in value]
-    return value
 
 
 # -- building ------------------------------------------------------------------------------------------------
@@ -196,7 +163,7 @@ def _series(points: list[tuple], max_points: int | None, x: str = "step", units:
 def _downsample(key: str, rows: list[tuple], max_points: int, x: str) -> list[tuple]:
     import pandas as pd
 
-    from ..chart_data import downsample
+    from ..charts.downsample import downsample
 
     frame = pd.DataFrame.from_records(rows, columns=["step", "value", "time"]).assign(key=key)
     kept = downsample(frame, max_points, x)
@@ -204,20 +171,12 @@ def _downsample(key: str, rows: list[tuple], max_points: int, x: str) -> list[tu
 
 
 def _unit(key: str) -> str | None:
-    try:
-        from ..sampler import metric_info
-    except ImportError:
-        return None
     info = metric_info(key)
     return info.unit if info else None
 
 
 def _hardware(system_points: list[tuple]) -> dict | None:
     if not system_points:
-        return None
-    try:
-        from ..sampler import summarize
-    except ImportError:
         return None
     return {k: number(v) for k, v in summarize(system_points).items()}
 
@@ -235,7 +194,7 @@ def series_frame(series: list[dict]):
     """A long DataFrame (key, step, value, time in epoch seconds) from card series."""
     import pandas as pd
 
-    columns = {"key": [], "step": [], "value": [], "time": []}
+    columns: dict[str, list] = {"key": [], "step": [], "value": [], "time": []}
     for entry in series:
         columns["key"] += [entry["key"]] * len(entry["step"])
         columns["step"] += entry["step"]

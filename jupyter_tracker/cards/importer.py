@@ -9,12 +9,14 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from .. import names
 from ..errors import InvalidArgument
+from ..jsonsafe import unfree, unnumber
 from ..models import ENDED_STATUSES, INTERRUPTED
-from ..query import RunRecord, store_for
+from ..reading.query import RunRecord
 from ..store import dumps
-from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, stored_columns, unfree, unnumber
+from ..tracking import names
+from ..tracking.stores import DbArg, store_for
+from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, stored_columns
 
 SCHEMA_FILES = {RUN_SCHEMA: "run-card.schema.json", COMPARISON_SCHEMA: "comparison-card.schema.json"}
 # The HTML card carries its JSON card in this element, so a card attached to a pull request can be imported.
@@ -24,7 +26,8 @@ _EMBEDDED = re.compile(r'<script type="application/json" id="jt-card">(.*?)</scr
 @cache
 def json_schema(name: str = RUN_SCHEMA) -> dict:
     """The JSON Schema (a dict) of run cards, or of comparison cards with COMPARISON_SCHEMA."""
-    text = resources.files(__package__).joinpath("schema", SCHEMA_FILES[name]).read_text(encoding="utf-8")
+    # Traversable.joinpath() takes several parts from Python 3.11; the Path that files() gives always did.
+    text = resources.files(__package__).joinpath("schema", SCHEMA_FILES[name]).read_text(encoding="utf-8")  # type: ignore[call-arg]
     return json.loads(text)
 
 
@@ -82,7 +85,7 @@ def _check(card: dict) -> None:
         pass
 
 
-def import_card(card_or_path: dict | str | os.PathLike, db=None) -> RunRecord:
+def import_card(card_or_path: dict | str | os.PathLike, db: DbArg = None) -> RunRecord:
     """Recreate the run of a card in the database `db` (a path or Store; default: the configured one).
 
     The run keeps its uuid, name (numbered when the project already has one), times, params, tags, metrics,

@@ -13,15 +13,14 @@ import altair as alt
 import pandas as pd
 
 from . import vega
-from .chart_data import downsample, epoch_ms, records
-from .chart_specs import system_grid
+from .downsample import downsample, epoch_ms, records
+from .specs import system_grid
 from .vega import (
     ACCENT,
     BASE_CONFIG,
     FONT,
     MAX_POINTS,
     PALETTE,
-    SYSTEM_PREFIX,
     VL_VERSION,
     check_x,
     javascript_bundle,
@@ -39,7 +38,6 @@ __all__ = [
     "FONT",
     "MAX_POINTS",
     "PALETTE",
-    "SYSTEM_PREFIX",
     "VL_VERSION",
     "downsample",
     "epoch_ms",

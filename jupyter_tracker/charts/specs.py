@@ -5,10 +5,12 @@ Plain dicts, no Altair: the notebook panel and its static fallback never import 
 
 from __future__ import annotations
 
-from .vega import ACCENT, BASE_CONFIG, PALETTE, SCHEMA_URL, SYSTEM_PREFIX, message, tooltip, x_encoding
+from ..models import SYSTEM_PREFIX
+from .vega import ACCENT, BASE_CONFIG, PALETTE, SCHEMA_URL, message, tooltip, x_encoding
 
 _DEVICES = {"cpu": "CPU", "memory": "Memory", "swap": "Memory", "disk": "Disk", "network": "Network"}
 _DEVICES.update({"process": "This process", "cores": "CPU cores"})
+_UNITS: tuple[tuple[str, str], ...]
 _UNITS = (("bytes_per_s", "B/s"), ("percent", "%"), ("utilization", "%"), ("bytes", "B"))
 _UNITS += (("temperature_c", "°C"), ("power_w", "W"))
 
@@ -95,6 +97,7 @@ def system_spec(unit: str, *, height: int = 110) -> dict:
 
 def metric_spec(x: str = "step", *, height: int = 130) -> dict:
     """Vega-Lite template of one live metric card on the named dataset "table": the line and its latest point."""
+    yenc: dict[str, object]
     yenc = {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}}
     yenc["axis"] = {"tickCount": 4}
     return {

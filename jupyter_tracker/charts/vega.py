@@ -14,7 +14,7 @@ from pathlib import Path
 SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
 VL_VERSION = "6.4"
 MAX_POINTS = 2000
-SYSTEM_PREFIX = "system/"
+
 ACCENT = "#3b82f6"
 # Tableau-like palette with enough contrast on white and on JupyterLab's dark background.
 PALETTE = [
@@ -58,7 +58,7 @@ def x_encoding(x: str, title: bool = True) -> dict:
     """The x channel of every line chart: the step with SI labels, or the wall time."""
     check_x(x)
     if x == "time":
-        axis = {"format": "%H:%M:%S"}
+        axis: dict[str, object] = {"format": "%H:%M:%S"}
         return {"field": "time", "type": "temporal", "title": "wall time" if title else None, "axis": axis}
     axis = {"labelExpr": STEP_LABELS, "tickCount": 5}
     return {"field": "step", "type": "quantitative", "title": "step" if title else None, "axis": axis}
@@ -126,13 +126,15 @@ def javascript_bundle(snippet: str | None) -> str:
 def _bundle(snippet: str | None) -> str:
     import vl_convert
 
-    digest = hashlib.sha256(f"{vl_convert.__version__}\0{VL_VERSION}\0{snippet}".encode()).hexdigest()[:20]
+    version = vl_convert.__version__  # type: ignore[attr-defined]  # missing from its stub
+    digest = hashlib.sha256(f"{version}\0{VL_VERSION}\0{snippet}".encode()).hexdigest()[:20]
     path = _cache_dir() / f"vega-bundle-{digest}.js"
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
-    text = vl_convert.javascript_bundle(snippet, vl_version=VL_VERSION)
+    # None is its default snippet (the globals script); its stub says str.
+    text = vl_convert.javascript_bundle(snippet, vl_version=VL_VERSION)  # type: ignore[arg-type]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")

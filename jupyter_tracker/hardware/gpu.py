@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sampler import GPU_MEM_TOTAL, GPU_MEM_USED, GPU_POWER, GPU_PROC_MEM, GPU_TEMP, GPU_UTIL, Probe
+from .metrics import GPU_MEM_TOTAL, GPU_MEM_USED, GPU_POWER, GPU_PROC_MEM, GPU_TEMP, GPU_UTIL, Probe
 
 NOT_INSTALLED = "no GPU metrics: nvidia-ml-py is not installed (pip install 'jupyter-tracker[gpu]')"
 
@@ -46,7 +46,7 @@ def nvml_state(nvml: Any = None) -> NvmlState:
         try:
             with warnings.catch_warnings():  # the old `pynvml` wrapper package warns on import
                 warnings.simplefilter("ignore")
-                import pynvml as nvml
+                import pynvml as nvml  # type: ignore[no-redef]
         except ImportError:
             return NvmlState(NOT_INSTALLED)
         except Exception as exc:

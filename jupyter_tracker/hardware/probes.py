@@ -8,12 +8,10 @@ checks its /proc source once when built and falls back to psutil if it is missin
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
-import platform
-import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import psutil
@@ -21,10 +19,10 @@ import psutil
 try:
     import resource
 except ImportError:  # Windows
-    resource = None
+    resource = None  # type: ignore[assignment]
 
-from .gpu import GpuProbe, gpu_snapshot, nvml_state
-from .sampler import (
+from .gpu import GpuProbe, nvml_state
+from .metrics import (
     CPU_CORE,
     CPU_PERCENT,
     DISK_READ,
@@ -126,7 +124,7 @@ class CpuProbe(Probe):
         self._proc = procfs and LINUX and bool(_safe(self._from_proc))
 
     def reset(self) -> None:
-        self._last = None
+        self._last: Mapping[int, tuple[float, float]] | None = None
         self._last_at = 0.0
 
     @staticmethod
@@ -300,8 +298,9 @@ class ProcessProbe(Probe):
         """(rss, lifetime peak rss or None, threads)."""
         if self._proc:
             return self._from_proc()
+        assert self._process is not None  # built in __init__ when /proc is not read
         with self._process.oneshot():
-            info = self._process.memory_info()
+            info: Any = self._process.memory_info()  # its fields differ by platform
             rss, threads = info.rss, self._process.num_threads()
         if hasattr(info, "peak_wset"):  # Windows
             return rss, info.peak_wset, threads
@@ -351,57 +350,3 @@ def default_probes_and_status(nvml: Any = None) -> tuple[list[Probe], str]:
     if state.module is not None:
         probes.append(GpuProbe(state))
     return probes, state.status
-
-
-# ---- machine snapshot
-
-
-def _cpu_model() -> str:
-    if LINUX:
-        for line in _read("/proc/cpuinfo").decode(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware", "cpu model") and value.strip():
-                return value.strip()
-    elif sys.platform == "darwin":
-        out = subprocess.run(
-            ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
-        )
-        if out.stdout.strip():
-            return out.stdout.strip()
-    return platform.processor() or platform.machine()
-
-
-def _packages() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
-        if name and name not in found:  # the first on sys.path is the one imported
-            found[name] = dist.version
-    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
-
-
-def machine_snapshot(nvml: Any = None) -> dict:
-    """See jupyter_tracker.sampler.machine_snapshot. Every part that cannot be read is None."""
-    state = nvml_state(nvml)
-    snapshot = {
-        "os": platform.system(),
-        "os_release": platform.release(),
-        "os_version": platform.version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": _safe(_cpu_model),
-        "cpu_cores_physical": _safe(lambda: psutil.cpu_count(logical=False)),
-        "cpu_cores_logical": _safe(psutil.cpu_count),
-        "memory_total_bytes": _safe(lambda: psutil.virtual_memory().total),
-        "swap_total_bytes": _safe(lambda: psutil.swap_memory().total),
-        "gpu_status": state.status,
-    }
-    snapshot.update(gpu_snapshot(state))
-    snapshot.update(
-        {
-            "python_implementation": platform.python_implementation(),
-            "python_version": platform.python_version(),
-            "packages": _safe(_packages),
-        }
-    )
-    return snapshot

@@ -12,8 +12,8 @@ import ast
 import keyword
 import shlex
 
-from .errors import InvalidArgument
-from .models import STATUSES
+from ..errors import InvalidArgument
+from ..models import STATUSES
 
 _QUOTES = "'\""
 _OPEN, _CLOSE = "([{", ")]}"
@@ -94,8 +94,8 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
         if token.startswith("-") and not _is_number(token):
             flag = token.split("=", 1)[0]
             if flag not in known:
-                options = ", ".join(sorted(o for o in known if o.startswith("--")))
-                raise InvalidArgument(f"{parser.prog}: unknown option {flag}; the options are {options}")
+                listed = ", ".join(sorted(o for o in known if o.startswith("--")))
+                raise InvalidArgument(f"{parser.prog}: unknown option {flag}; the options are {listed}")
             if "=" in token:
                 flags += [flag, unquote(token.split("=", 1)[1])]
             else:

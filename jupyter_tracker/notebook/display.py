@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import base64
 import sys
+from typing import Any, cast
 
-from . import vega
-from .chart_specs import metric_grid, system_grid
-from .models import RUNNING
+from ..charts import vega
+from ..charts.specs import metric_grid, system_grid
+from ..models import RUNNING, SYSTEM_PREFIX
 from .widgets.fallback import comparison_html, comparison_text, run_html, run_text
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -65,7 +66,7 @@ class LiveDisplay:
     def bundle(self) -> dict:
         """Widget view, HTML summary with the charts inlined, PNG of the charts, and plain text."""
         panel, info = self.panel, self.run.info
-        summaries = {k: v for k, v in panel.summaries().items() if not k.startswith("system/")}
+        summaries = {k: v for k, v in panel.summaries().items() if not k.startswith(SYSTEM_PREFIX)}
         metrics = panel.points()
         system = panel.points(system=True)
         images = []
@@ -77,9 +78,9 @@ class LiveDisplay:
             images.append(("System", png_b64(system_grid(system))))
         images = [(title, data) for title, data in images if data]
         events = [tuple(e) for e in panel.events]
-        bundle = {
+        bundle: dict[str, Any] = {
             WIDGET_MIME: widget_view(panel.widget),
-            "text/html": run_html(info, summaries, events, images),
+            "text/html": run_html(info, summaries, events, cast("list[tuple[str, str]]", images)),
             "text/plain": run_text(info, summaries),
         }
         if images:
@@ -132,7 +133,7 @@ def comparison_bundle(comparison) -> dict:
         return {"text/plain": text}
     chart = comparison.overlay_chart()
     image = png_b64(chart) if chart is not None else None
-    bundle = {"text/html": comparison_html(comparison, image), "text/plain": text}
+    bundle: dict[str, Any] = {"text/html": comparison_html(comparison, image), "text/plain": text}
     if image:
         bundle["image/png"] = image
     from .widgets import ComparisonWidget

@@ -10,13 +10,18 @@ import ast
 import builtins
 import functools
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from . import cellargs, config
-from .errors import TrackerError
-from .run import start_run
+from .. import config
+from ..errors import TrackerError
+from ..tracking.start import start_run
+from . import cellargs
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 
 class _ShowHelp(Exception):
@@ -66,6 +71,8 @@ def _with_help(magic):
 
 @magics_class
 class TrackerMagics(Magics):
+    shell: InteractiveShell  # IPython registers the magics with its shell
+
     @cell_magic
     @_with_help
     def track_run(self, line: str, cell: str):
@@ -85,21 +92,7 @@ class TrackerMagics(Magics):
                 "%%track_run: the cell is empty; put the code to record below the %%track_run line"
             )
         body, last, bound = self._compile(cell)
-        with _usage_errors():
-            run = start_run(
-                name,
-                project=options.project,
-                params=params,
-                tags=options.tags,
-                description=options.description,
-                folder=options.folder,
-                db=options.db,
-                resume=options.resume,
-                system=options.system,
-                interval=options.interval,
-                cell_source=cell,
-                execution_count=self._execution_count(),
-            )
+        run = self._start(options, params, name, cell)
         namespace = self.shell.user_ns
         # Params named like a built-in (type=, input=) are variables for this cell only, so that
         # len(), print() and friends work again afterwards; a name the cell binds itself stays.
@@ -130,10 +123,29 @@ class TrackerMagics(Magics):
             live.finish()
         return result
 
+    def _start(self, options, params: dict, name: str | None, cell: str):
+        with _usage_errors():
+            return start_run(
+                name,
+                project=options.project,
+                params=params,
+                tags=options.tags,
+                description=options.description,
+                folder=options.folder,
+                db=options.db,
+                resume=options.resume,
+                system=options.system,
+                interval=options.interval,
+                cell_source=cell,
+                execution_count=self._execution_count(),
+            )
+
     def _execution_count(self) -> int:
         """The In[n] number of the running cell (IPython 9 advances execution_count before the cell runs,
         earlier versions after; the input history has the cell either way)."""
-        return len(self.shell.history_manager.input_hist_raw) - 1
+        history = self.shell.history_manager
+        assert history is not None  # the shell makes one when it starts
+        return len(history.input_hist_raw) - 1
 
     def _compile(self, cell: str):
         """Compile the cell as IPython would (transforms, AST hooks, cached source for tracebacks);
@@ -148,7 +160,7 @@ class TrackerMagics(Magics):
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             expression = ast.Expression(tree.body.pop().value)
-            last = shell.compile(expression, filename, "eval")
+            last = shell.compile(expression, filename, "eval")  # type: ignore[arg-type]  # an AST, as compile() takes
         body = shell.compile(tree, filename, "exec")
         return body, last, bound
 
@@ -156,7 +168,7 @@ class TrackerMagics(Magics):
     @_with_help
     def track_runs(self, line: str):
         """List runs: %track_runs [--project P] [--status S] [--tags T] [--folder F] [--limit N] [--db PATH]"""
-        from .query import runs
+        from ..reading.query import runs
 
         parser = cellargs.add_run_filters(cellargs._Parser(prog="%track_runs", add_help=False))
         parser.add_argument("--db")
@@ -168,7 +180,7 @@ class TrackerMagics(Magics):
         if widgets_available() or frame.empty:
             return frame
         # A terminal shows a wide DataFrame with its middle columns cut: print the table people read.
-        from .textfmt import runs_table
+        from ..textfmt import runs_table
 
         print("\n".join(runs_table(frame)))
         return None
@@ -178,7 +190,7 @@ class TrackerMagics(Magics):
     def track_compare(self, line: str):
         """Compare runs: %track_compare [RUN ...] [--project P] [--tags T] [--status S] [--folder F]
         [--metric M ...] [--last N] [--db PATH]"""
-        from .comparison import compare
+        from ..reading.comparison import compare
 
         parser = cellargs._Parser(prog="%track_compare", add_help=False)
         parser.add_argument("runs", nargs="*")
@@ -195,8 +207,8 @@ class TrackerMagics(Magics):
     @_with_help
     def track_export(self, line: str):
         """Export a run card: %track_export RUN [--format json|html] [--out PATH] [--db PATH]"""
-        from .cards import export_run
-        from .query import store_for
+        from ..cards import export_run
+        from ..tracking.stores import store_for
 
         parser = cellargs._Parser(prog="%track_export", add_help=False)
         parser.add_argument("run")
@@ -219,7 +231,7 @@ class TrackerMagics(Magics):
                 cellargs._Parser(prog="%track_config", add_help=False), line, params=True
             )
             if "interval" in settings:
-                from .sampler import check_interval
+                from ..hardware.metrics import check_interval
 
                 check_interval(settings["interval"])
             current = config.configure(**settings)

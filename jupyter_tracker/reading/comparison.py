@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .chart_data import downsample
-from .errors import InvalidArgument
-from .query import SYSTEM_PREFIX, store_for
-from .vega import MAX_POINTS
+from .. import config
+from ..charts.downsample import downsample
+from ..charts.vega import MAX_POINTS
+from ..errors import InvalidArgument
+from ..frames import DataFrame
+from ..models import SYSTEM_PREFIX, RunInfo
+from ..store import Store
+from ..tracking.stores import DbArg, store_for
+
+if TYPE_CHECKING:
+    import altair as alt
 
 STATS = ("last", "min", "max")
 
@@ -27,7 +36,7 @@ def compare(
     folder: str | None = None,
     metrics: str | Iterable[str] | None = None,
     last: int | None = None,
-    db=None,
+    db: DbArg = None,
 ) -> Comparison:
     """Compare runs given by id, name or uuid, or every run matching project/tags/status/folder (newest first;
     `last=N` keeps the N newest). `metrics` limits the metric columns. In a notebook it shows a widget."""
@@ -46,7 +55,7 @@ def compare(
 class Comparison:
     """Runs side by side. `.frame` is the table as a DataFrame, `.runs` the run ids (table order)."""
 
-    def __init__(self, store, infos, metrics: list[str] | None = None):
+    def __init__(self, store: Store, infos: Iterable[RunInfo], metrics: list[str] | None = None):
         self.store = store
         self.infos = list(infos)
         self.runs = [info.id for info in self.infos]
@@ -61,7 +70,7 @@ class Comparison:
                 )
         self.metrics = metrics or self._metric_keys()
         self.frame = self._frame()
-        self._series: dict[tuple[int, str], object] = {}
+        self._series: dict[tuple[int, str], DataFrame] = {}
 
     def _metric_keys(self) -> list[str]:
         seen: dict[str, int] = {}
@@ -73,7 +82,7 @@ class Comparison:
         order = {key: i for i, key in enumerate(seen)}
         return sorted(seen, key=lambda k: (-seen[k], order[k]))
 
-    def _frame(self):
+    def _frame(self) -> DataFrame:
         import pandas as pd
 
         param_keys: dict[str, None] = {}
@@ -120,7 +129,9 @@ class Comparison:
         return differing
 
     # -- series for overlays --------------------------------------------------------------------------
-    def series(self, metric: str, runs: Iterable[int] | None = None, max_points: int = MAX_POINTS):
+    def series(
+        self, metric: str, runs: Iterable[int] | None = None, max_points: int = MAX_POINTS
+    ) -> DataFrame:
         """Long DataFrame run, name, key, step, value, time (epoch s) of one metric, downsampled per run."""
         import pandas as pd
 
@@ -137,31 +148,39 @@ class Comparison:
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         return frame.assign(name=frame["run"].map(names))
 
-    def overlay_chart(self, metric: str | None = None, runs: Iterable[int] | None = None, x: str = "step"):
+    def overlay_chart(
+        self, metric: str | None = None, runs: Iterable[int] | None = None, x: str = "step"
+    ) -> alt.Chart | None:
         """The Altair overlay of one metric (default: the first) for `runs` (default: the first ten)."""
         metric = metric or (self.metrics[0] if self.metrics else None)
         if metric is None:
             return None
-        from . import charts  # Altair, only for this static chart
+        from ..charts import overlay  # Altair, only for this static chart
 
         ids = list(runs) if runs is not None else self.runs[:10]
-        return charts.overlay_chart(self.series(metric, ids), metric, x)
+        return overlay.overlay_chart(self.series(metric, ids), metric, x)
 
     # -- showing -------------------------------------------------------------------------------------
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        from .display import comparison_bundle
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict:
+        from .. import (
+            _comparison_bundle as comparison_bundle,  # the notebook wing sits above reading: through the facade
+        )
 
         return comparison_bundle(self)
 
     def show(self) -> None:
         """Display the comparison (a widget in Jupyter, a text table elsewhere)."""
-        from .display import show_comparison
+        from .. import (
+            _show_comparison as show_comparison,  # the notebook wing sits above reading: through the facade
+        )
 
         show_comparison(self)
 
-    def export(self, path=None, format: str | None = None):
+    def export(self, path: config.PathArg | None = None, format: str | None = None) -> Path:
         """Write the comparison card of these runs (HTML or JSON, by the file's suffix or `format`)."""
-        from .cards import export_comparison
+        from .. import _export_comparison as export_comparison  # cards sit above reading: through the facade
 
         return export_comparison(self.store, self.runs, path, format)
 
@@ -173,12 +192,12 @@ class Comparison:
         return f"<Comparison of {runs} run{'s' * (runs != 1)}, {metrics} metric{'s' * (metrics != 1)}>"
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     """Lists and dicts become text so the column can be compared and sorted."""
     return repr(value) if isinstance(value, list | dict | tuple) else value
 
 
-def _key(value):
+def _key(value: object) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return repr(value)

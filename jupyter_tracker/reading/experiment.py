@@ -10,35 +10,53 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from typing import Any, TypeAlias, cast
 
-from . import config, context
-from .artifacts import PICKLE_MIME, load_stored
-from .errors import InvalidArgument, RunNotFound
-from .frames import epoch_to_datetime
-from .models import RunInfo
-from .query import SYSTEM_PREFIX, runs_frame, store_for
-from .run import Run, start_run
-from .validation import parse_timestamp
+from .. import config
+from ..errors import InvalidArgument, RunNotFound
+from ..frames import DataFrame, epoch_to_datetime
+from ..models import SYSTEM_PREFIX, RunInfo
+from ..tracking import context
+from ..tracking.artifacts import PICKLE_MIME, load_stored
+from ..tracking.run import Run
+from ..tracking.start import start_run
+from ..tracking.stores import DbArg, store_for
+from ..tracking.validation import parse_timestamp
+from .query import runs_frame
 
 COLUMNS = ["experiment", "run", "step", "event", "key", "value", "dt", "node", "userid"]
 EVENTS = ("start", "stop", "metric", "param", "artifact", "system", "event", "alert")
 _ORDER = {"start": 0, "param": 1, "metric": 2, "system": 2, "stop": 4}
 SUMMARY = ["event", "key", "count", "mean", "std", "min", "25%", "50%", "75%", "max"]
 
+# Which runs: None (the latest), "*" (all), an id, name or uuid, or a list of them.
+RunSelection: TypeAlias = "int | str | Iterable | None"
+
 
 def experiment(
-    project: str | None = None, *, folder: str | None = None, tags: str | Iterable[str] | None = None, db=None
+    project: str | None = None,
+    *,
+    folder: str | None = None,
+    tags: str | Iterable[str] | None = None,
+    db: DbArg = None,
 ) -> Experiment:
     """The runs of `project` (default: the configured project, or the notebook's name), optionally
     narrowed to a folder (with its sub-folders) and tags."""
-    project = project or config.setting("project") or context.default_project()
+    project = project or cast("str | None", config.setting("project")) or context.default_project()
     return Experiment(project, folder=folder, tags=tags, db=db)
 
 
 class Experiment:
     """A project's runs: data() in long format, summary(), runs(), artifacts; a run with `with`."""
 
-    def __init__(self, project: str, *, folder=None, tags=None, db=None):
+    def __init__(
+        self,
+        project: str,
+        *,
+        folder: str | None = None,
+        tags: str | Iterable[str] | None = None,
+        db: DbArg = None,
+    ):
         self.project, self.folder, self.tags = project, folder, tags
         self._store = store_for(db)
         self.run: Run | None = None
@@ -47,7 +65,7 @@ class Experiment:
     def _infos(self) -> list[RunInfo]:
         return self._store.list_runs(project=self.project, folder=self.folder, tags=self.tags)
 
-    def _select(self, run) -> list[RunInfo]:
+    def _select(self, run: RunSelection) -> list[RunInfo]:
         """None: the latest run; "*": all; an id, name or uuid, or a list of them."""
         infos = self._infos()
         if run is None:
@@ -56,19 +74,19 @@ class Experiment:
             return sorted(infos, key=lambda info: info.id)
         by_id = {info.id: info for info in infos}
         chosen = {}
-        for ref in [run] if isinstance(run, str | numbers.Integral) else list(run):
+        for ref in [run] if isinstance(run, str | numbers.Integral) else list(cast(Iterable, run)):
             if isinstance(ref, RunInfo):
                 ref = ref.id
             number = isinstance(ref, numbers.Integral) or str(ref).isdigit()
             found = by_id.get(int(ref)) if number else None
             if found is None and not number:
-                found = by_id.get(self._store.find_run(ref, self.project).id)
+                found = by_id.get(self._store.find_run(cast("int | str", ref), self.project).id)
             if found is None:
                 raise RunNotFound(f"run {ref!r} is not in experiment {self.project!r}")
             chosen[found.id] = found
         return [chosen[i] for i in sorted(chosen)]
 
-    def runs(self):
+    def runs(self) -> DataFrame:
         """One row per run of the experiment, newest first (as jupyter_tracker.runs())."""
         return runs_frame(self._store, self._infos())
 
@@ -77,9 +95,9 @@ class Experiment:
         self,
         event: str | Iterable[str] | None = None,
         key: str | Iterable[str] | None = None,
-        run: int | str | Iterable | None = None,
-        since=None,
-    ):
+        run: RunSelection = None,
+        since: Any = None,
+    ) -> DataFrame:
         """Long DataFrame: experiment, run, step, event, key, value, dt, node, userid (+ log_extra fields).
 
         run=None is the latest run, run="*" every run, or an id/name or a list of them. event and key
@@ -92,7 +110,7 @@ class Experiment:
         keys = None if key is None else sorted(_names(key))
         infos = self._select(run)
         ids = [info.id for info in infos]
-        logged = {}
+        logged: dict[int, list] = {}
         if events & {"event", "alert"}:
             for run_id, *record in self._store.events_of(ids):
                 logged.setdefault(run_id, []).append(record)
@@ -104,7 +122,7 @@ class Experiment:
         extra_names = list(dict.fromkeys(name for *_, fields in _flat(extras) for name in fields))
         if not parts:
             return pd.DataFrame(columns=COLUMNS + extra_names)
-        frame = pd.concat(parts, ignore_index=True)
+        frame = pd.concat(cast("list[DataFrame]", parts), ignore_index=True)  # the empty lists are left out
         if since is not None:
             frame = frame[frame["time"] >= parse_timestamp(since)]
         # At equal times: start, params, points, then what they caused (alerts, events), then stop.
@@ -117,11 +135,13 @@ class Experiment:
             frame["value"] = frame["value"].astype("float64")
         return frame[COLUMNS + [c for c in extra_names if c in frame.columns]]
 
-    def _run_part(self, info: RunInfo, events: set, keys, logged: list, extras):
+    def _run_part(
+        self, info: RunInfo, events: set, keys: list[str] | None, logged: list, extras: list | None
+    ) -> DataFrame | list[DataFrame]:
         import numpy as np
         import pandas as pd
 
-        records = []  # (step, event, key, value, time)
+        records: list[tuple] = []  # (step, event, key, value, time)
         if "start" in events and info.started is not None:
             records.append((None, "start", "start", None, info.started))
         if "param" in events:
@@ -145,6 +165,7 @@ class Experiment:
         if events & {"metric", "system"}:
             points = self._store.points(info.id, keys)
             if points:
+                names: Any  # the keys, then the same as an array
                 names, steps, values, times = zip(*points, strict=True)
                 names = np.array(names, dtype=object)
                 system = np.char.startswith(names.astype(str), SYSTEM_PREFIX)
@@ -166,9 +187,9 @@ class Experiment:
         self,
         event: str | Iterable[str] = "metric",
         key: str | Iterable[str] | None = None,
-        run: int | str | Iterable | None = None,
-        since=None,
-    ):
+        run: RunSelection = None,
+        since: Any = None,
+    ) -> DataFrame:
         """count, mean, std, min, 25%, 50%, 75% and max per (event, key) of the selected runs' rows
         (run=None: the latest run, "*": all)."""
         import pandas as pd
@@ -181,19 +202,19 @@ class Experiment:
         return stats[SUMMARY]
 
     # -- artifacts ----------------------------------------------------------------------------------
-    def load_artifact(self, name: str, run=None):
+    def load_artifact(self, name: str, run: RunSelection = None) -> Any:
         """Artifact `name` of the latest run (or `run`): the object for log_artifact(), else its Path.
         Unpickling runs code: only load artifacts from sources you trust."""
         return load_stored(self._store, self._one(run).id, name)
 
-    def restore_artifacts(self, run=None) -> list:
+    def restore_artifacts(self, run: RunSelection = None) -> list:
         """The objects saved with log_artifact() in the latest run (or `run`), in the order saved.
         Unpickling runs code: only restore artifacts from sources you trust."""
         run_id = self._one(run).id
         rows = self._store.artifacts_in_order(run_id)
         return [load_stored(self._store, run_id, row["name"]) for row in rows if row["mime"] == PICKLE_MIME]
 
-    def _one(self, run) -> RunInfo:
+    def _one(self, run: RunSelection) -> RunInfo:
         found = self._select(run)
         if len(found) != 1:
             raise RunNotFound(f"no single run {run!r} in experiment {self.project!r}")
@@ -204,12 +225,12 @@ class Experiment:
         self.run = start_run(project=self.project, folder=self.folder, tags=self.tags, db=self._store)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         run, self.run = self.run, None
         if run is not None:
             run.__exit__(exc_type, exc, tb)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         run = self.__dict__.get("run")
         if not name.startswith("_") and run is not None and hasattr(run, name):
             return getattr(run, name)
@@ -220,7 +241,9 @@ class Experiment:
         return f"<Experiment {self.project!r}: {len(self._infos())} runs>"
 
 
-def _names(value, allowed: Iterable[str] | None = None, label: str = "") -> set[str]:
+def _names(
+    value: str | Iterable[str] | None, allowed: Iterable[str] | None = None, label: str = ""
+) -> set[str]:
     if value is None:
         return set()
     names = {value} if isinstance(value, str) else set(value)
@@ -234,7 +257,7 @@ def _flat(extras: dict) -> list:
     return [segment for segments in extras.values() for segment in segments]
 
 
-def _apply_extras(part, segments: list) -> None:
+def _apply_extras(part: DataFrame, segments: list) -> None:
     """Set each log_extra field on the rows at or after the step, or at or after the time, it was set."""
     import numpy as np
 
@@ -256,5 +279,5 @@ def _apply_extras(part, segments: list) -> None:
         part[name] = column
 
 
-def _is_real(value) -> bool:
+def _is_real(value: object) -> bool:
     return value is None or (isinstance(value, int | float) and not isinstance(value, bool))

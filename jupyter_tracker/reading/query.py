@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-from . import config
-from .artifacts import ArtifactReader
-from .frames import epoch_to_datetime
-from .models import RunInfo
-from .store import Store, open_store
-
-SYSTEM_PREFIX = "system/"
-
-
-def store_for(db: str | os.PathLike | Store | None = None) -> Store:
-    """The Store of `db` (a path, or a Store), or of the configured database."""
-    return db if isinstance(db, Store) else open_store(config.db_path(db))
+from .. import config
+from ..frames import DataFrame, epoch_to_datetime
+from ..models import SYSTEM_PREFIX, RunInfo
+from ..store import Store
+from ..tracking.artifacts import artifact_frame, load_stored, restore_stored
+from ..tracking.stores import DbArg, store_for
 
 
-class RunRecord(ArtifactReader):
+class RunRecord:
     """A stored run: read-only access to its params, tags, metrics, events and summary."""
 
     def __init__(self, store: Store, run_id: int):
@@ -41,7 +36,7 @@ class RunRecord(ArtifactReader):
     params = property(lambda self: dict(self.info.params), doc="The run's parameters as a dict.")
     tags = property(lambda self: list(self.info.tags), doc="The run's tags, sorted.")
 
-    def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False):
+    def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False) -> DataFrame:
         """Long DataFrame with columns key, step, value, time (a UTC datetime); system/ keys with system=True."""
 
         keys = [keys] if isinstance(keys, str) else keys
@@ -51,14 +46,14 @@ class RunRecord(ArtifactReader):
         frame["time"] = epoch_to_datetime(frame["time"])
         return frame.reset_index(drop=True)
 
-    def events(self):
+    def events(self) -> DataFrame:
         """DataFrame of the run's events: time, level, message, extra."""
 
         frame = self._store.events_frame(self.id)
         frame["time"] = epoch_to_datetime(frame["time"])
         return frame
 
-    def alerts(self):
+    def alerts(self) -> DataFrame:
         """DataFrame of the run's alerts: name, source, state, triggered_at, changed_at, rule."""
         import pandas as pd
 
@@ -81,12 +76,12 @@ class RunRecord(ArtifactReader):
 
     def hardware(self) -> dict:
         """Peak RSS and GPU memory, mean CPU % and GPU utilization, total bytes read/written/sent/received."""
-        from .sampler import summarize
+        from ..hardware.summary import summarize
 
         keys = [k for k in self._store.metric_keys(self.id) if k.startswith(SYSTEM_PREFIX)]
         return summarize(self._store.points(self.id, keys))
 
-    def summary(self, *, system: bool = False):
+    def summary(self, *, system: bool = False) -> DataFrame:
         """One row per metric key: count, first, last, min, max, mean, last_step (system/ keys with
         system=True); the hardware summary (see `hardware()`) is in `.attrs["hardware"]`."""
         import pandas as pd
@@ -99,9 +94,26 @@ class RunRecord(ArtifactReader):
         frame.attrs["hardware"] = self.hardware()
         return frame
 
-    def export(self, path=None, format: str | None = None):
+    def artifacts(self) -> DataFrame:
+        """DataFrame of the run's artifacts: name, category, path, size, sha256, mime, created."""
+        return artifact_frame(self._store, self.id)
+
+    def load_artifact(self, name: str, *, verify: bool = True) -> Any:
+        """An object saved with log_artifact() (unpickled), or the Path of a saved file.
+
+        Unpickling runs code: only load artifacts from sources you trust. The sha256 recorded at save time
+        is checked first (`verify=False` skips it)."""
+        return load_stored(self._store, self.id, name, verify=verify)
+
+    def restore_artifacts(self, names: Iterable[str] | None = None) -> list:
+        """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved.
+
+        Unpickling runs code: only restore artifacts from sources you trust."""
+        return restore_stored(self._store, self.id, names)
+
+    def export(self, path: config.PathArg | None = None, format: str | None = None) -> Path:
         """Write the run card: JSON or self-contained HTML, from the suffix or `format`; returns the path."""
-        from .cards import export_run
+        from .. import _export_run as export_run  # cards sit above reading: reach them through the facade
 
         return export_run(self._store, self.id, path, format)
 
@@ -110,13 +122,20 @@ class RunRecord(ArtifactReader):
         return f"<Run {info.id} {info.project}/{info.name} {info.status}>"
 
 
-def load_run(ref: int | str, *, project: str | None = None, db=None) -> RunRecord:
+def load_run(ref: int | str, *, project: str | None = None, db: DbArg = None) -> RunRecord:
     """A stored run by id, uuid or name (the newest of that name, within `project` when given)."""
     store = store_for(db)
     return RunRecord(store, store.find_run(ref, project).id)
 
 
-def export(ref: int | str, path=None, format: str | None = None, *, project: str | None = None, db=None):
+def export(
+    ref: int | str,
+    path: config.PathArg | None = None,
+    format: str | None = None,
+    *,
+    project: str | None = None,
+    db: DbArg = None,
+) -> Path:
     """Write the run card of run `ref` (id, uuid or name) to `path` (JSON or HTML); returns the path."""
     return load_run(ref, project=project, db=db).export(path, format)
 
@@ -128,8 +147,8 @@ def runs(
     *,
     folder: str | None = None,
     limit: int | None = None,
-    db=None,
-):
+    db: DbArg = None,
+) -> DataFrame:
     """One row per run, newest first: id, name, project, status, started, duration, tags,
     `params.<key>` columns and the last value of each metric as `metrics.<key>`."""
     store = store_for(db)
@@ -137,7 +156,7 @@ def runs(
     return runs_frame(store, infos)
 
 
-def runs_frame(store: Store, infos: list[RunInfo]):
+def runs_frame(store: Store, infos: list[RunInfo]) -> DataFrame:
     import pandas as pd
 
     summaries = store.summaries([info.id for info in infos])
@@ -178,6 +197,6 @@ def _columns(base: list[str], records: list[dict]) -> list[str]:
     return base + params + metrics
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     """Params that are lists or dicts would make object columns pandas cannot compare: show them as text."""
     return repr(value) if isinstance(value, list | dict | tuple) else value

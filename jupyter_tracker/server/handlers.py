@@ -18,6 +18,7 @@ from ..config import DEFAULT_DB
 from ..errors import InvalidArgument, RunNotFound, SchemaTooNew, StoreError, TrackerError
 from ..models import CRASHED, RUNNING, STALE_AFTER_SECONDS, STATUSES
 from ..store import Store, open_store
+from ..tracking.stores import judge_running
 from .payload import activity, matches_text, run_detail, run_row, series
 
 API = "jupyter-tracker/api"
@@ -53,7 +54,7 @@ class TrackerHandler(APIHandler):
         path, relative = self.db_path()
         if not path.is_file():
             raise web.HTTPError(404, f"no database at {relative}")
-        return open_store(path)
+        return open_store(path, judge_running=judge_running)
 
     async def blocking(self, function: Callable[[], Any]) -> Any:
         """Run `function` in a worker thread, turning tracker errors into HTTP errors with their message."""
@@ -93,7 +94,7 @@ class TrackerHandler(APIHandler):
             part.strip() for raw in self.get_query_arguments(name) for part in raw.split(",") if part.strip()
         ]
 
-    def render(self, renderer: Callable[..., str], *args: Any) -> str:
+    def render(self, renderer: Callable[..., str], *args: Any) -> str:  # type: ignore[override]
         """Call a card renderer; its failures become 501 (a missing part) or 500, each with a message."""
         try:
             return renderer(*args)
@@ -142,7 +143,7 @@ class RunsHandler(TrackerHandler):
             }
             if not reply["exists"]:
                 return reply
-            store = open_store(path)
+            store = open_store(path, judge_running=judge_running)
             runs = store.list_runs(project=project, status=statuses or None, tags=tags or None)
             if terms:
                 runs = [run for run in runs if matches_text(run, terms)]

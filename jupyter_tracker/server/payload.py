@@ -6,26 +6,11 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..models import RunInfo
+from ..jsonsafe import safe
+from ..models import SYSTEM_PREFIX, RunInfo
 
 # Keys shown beside a run in listings; the card shows them all.
 LISTED_KEYS = 4
-SYSTEM_PREFIX = "system/"
-
-
-def json_safe(value: Any) -> Any:
-    """`value` with NaN as null and infinities as the strings "Infinity"/"-Infinity" (JSON has neither)."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def listed_keys(summary: dict[str, dict], limit: int = LISTED_KEYS) -> list[str]:
@@ -66,14 +51,14 @@ def run_row(run: RunInfo, summary: dict[str, dict], *, all_keys: bool = False) -
         "metric_count": len(summary),
         "last_step": max(steps) if steps else None,
     }
-    return json_safe(row)
+    return safe(row)
 
 
 def run_detail(run: RunInfo, summary: dict[str, dict], events: Sequence[tuple]) -> dict[str, Any]:
     """Everything about one run: the listing fields, every metric summary, context and events."""
     row = run_row(run, summary, all_keys=True)
     row.update(
-        json_safe(
+        safe(
             {
                 "summary": summary,
                 "host": run.host,
@@ -153,7 +138,7 @@ def series(rows: Iterable[tuple], max_points: int) -> dict[str, dict[str, Any]]:
             "count": len(points),
             "downsampled": len(kept) < len(points),
             "steps": [p[0] for p in kept],
-            "values": json_safe([p[1] for p in kept]),
+            "values": safe([p[1] for p in kept]),
             "times": [p[2] for p in kept],
         }
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -127,3 +128,19 @@ class Connection:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+# SQLite caps the number of bound parameters of one statement: long id lists are queried in chunks.
+CHUNK = 500
+
+
+def placeholders(values: Sequence) -> str:
+    """`?, ?, ?` for an `IN (...)` or `VALUES (...)` list of len(values) parameters."""
+    return ", ".join("?" * len(values))
+
+
+def chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
+    """The ids as whole numbers, in lists of at most `size`."""
+    ids = [int(i) for i in ids]
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
-import time
-from collections.abc import Iterable, Sequence
-
-import psutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from ..errors import InvalidArgument, RunNotFound
-from ..models import STATUSES, RunInfo, effective_status
+from ..models import ARTIFACT_COLUMNS, RUNNING, STATUSES, RunInfo
+from .connection import Connection, chunks, placeholders
 from .schema import RUN_FIELDS as _RUN_FIELDS
 
 _RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
-_HOST = socket.gethostname()
-
-
-def _in(values: Sequence) -> str:
-    return ", ".join("?" * len(values))
 
 
 def _nan(value):
@@ -28,7 +20,13 @@ def _nan(value):
 
 
 class Reads:
-    """Mixin of Store: read operations. Expects `self.db` (a connection.Connection)."""
+    """Mixin of Store: read operations. Expects `self.db` (a connection.Connection) and
+    `self.judge_running`: None, or a callable that gets the row of a run stored as running and returns its
+    status as it should read (the store knows SQL, not processes: see tracking/stores.py)."""
+
+    db: Connection
+    path: Path
+    judge_running: Callable[[dict], str] | None = None
 
     # -- runs ---------------------------------------------------------------------------------
     def _run_infos(self, where: str = "", args: Sequence = (), order: str = "id") -> list[RunInfo]:
@@ -39,30 +37,24 @@ class Reads:
         params: dict[int, dict] = {i: {} for i in ids}
         tags: dict[int, list] = {i: [] for i in ids}
         # Chunked: SQLite limits the number of bound parameters.
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in chunks(ids):
             for run, key, value in self.db.query(
-                f"SELECT run, key, value FROM params WHERE run IN ({_in(chunk)}) ORDER BY rowid", chunk
+                f"SELECT run, key, value FROM params WHERE run IN ({placeholders(chunk)}) ORDER BY rowid",
+                chunk,
             ):
                 params[run][key] = json.loads(value)
-            for run, tag in self.db.query(f"SELECT run, tag FROM tags WHERE run IN ({_in(chunk)})", chunk):
+            for run, tag in self.db.query(
+                f"SELECT run, tag FROM tags WHERE run IN ({placeholders(chunk)})", chunk
+            ):
                 tags[run].append(tag)
-        now = time.time()
         infos = []
         for row in rows:
             record = dict(zip(_RUN_FIELDS, row, strict=True))
             record["metadata"] = json.loads(record["metadata"])
             record["environment"] = json.loads(record["environment"])
             record["git_dirty"] = None if record["git_dirty"] is None else bool(record["git_dirty"])
-            record["status"] = effective_status(
-                record["status"],
-                record["heartbeat"],
-                record["pid"],
-                record["host"],
-                now=now,
-                this_host=_HOST,
-                pid_alive=_pid_alive,
-            )
+            if record["status"] == RUNNING and self.judge_running is not None:
+                record["status"] = self.judge_running(record)
             infos.append(
                 RunInfo(**record, params=params[record["id"]], tags=tuple(sorted(tags[record["id"]])))
             )
@@ -74,7 +66,7 @@ class Reads:
             raise RunNotFound(f"no run with id {run_id} in {self.path}")
         return found[0]
 
-    def find_run(self, ref: int | str, project: str | None = None) -> RunInfo:
+    def find_run(self, ref: int | str | RunInfo, project: str | None = None) -> RunInfo:
         """A run by id, uuid or name (the newest of that name, within `project` when given)."""
         if isinstance(ref, RunInfo):
             return ref
@@ -105,7 +97,8 @@ class Reads:
         limit: int | None = None,
     ) -> list[RunInfo]:
         """Runs matching every filter given, newest first. `folder` includes its sub-folders."""
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[object] = []
         if project is not None:
             clauses.append("project = ?")
             args.append(project)
@@ -119,7 +112,7 @@ class Reads:
             args.append(tag)
         if ids is not None:
             ids = [int(i) for i in ids]
-            clauses.append(f"id IN ({_in(ids)})" if ids else "0")
+            clauses.append(f"id IN ({placeholders(ids)})" if ids else "0")
             args += ids
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         infos = self._run_infos(where, args, order="created DESC, id DESC")
@@ -152,7 +145,7 @@ class Reads:
         args: list = [run_id]
         if keys is not None:
             keys = list(keys)
-            sql += f" AND k.name IN ({_in(keys)})"
+            sql += f" AND k.name IN ({placeholders(keys)})"
             args += keys
         rows = self.db.query(sql + " ORDER BY m.key, m.step, m.time", args)
         return [(k, s, _nan(v), t) for k, s, v, t in rows]
@@ -183,10 +176,9 @@ class Reads:
         result: dict[int, dict[str, dict]] = {i: {} for i in ids}
         names = ("count", "first", "last", "min", "max", "mean", "last_step")
         live = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in chunks(ids):
             for run, key, *values in self.db.query(
-                f"SELECT run, name, {', '.join(names)} FROM metric_keys WHERE run IN ({_in(chunk)}) "
+                f"SELECT run, name, {', '.join(names)} FROM metric_keys WHERE run IN ({placeholders(chunk)}) "
                 "ORDER BY run, id",
                 chunk,
             ):
@@ -242,7 +234,7 @@ class Reads:
     # -- artifacts and alerts -----------------------------------------------------------------
     def artifacts(self, run_id: int) -> list[dict]:
         """The run's artifact rows: name, category, path, size, sha256, mime, created; by name."""
-        columns = ("name", "category", "path", "size", "sha256", "mime", "created")
+        columns = ARTIFACT_COLUMNS
         rows = self.db.query(
             f"SELECT {', '.join(columns)} FROM artifacts WHERE run = ? ORDER BY name", (run_id,)
         )
@@ -257,21 +249,3 @@ class Reads:
             {"name": name, "rule": json.loads(rule), "state": state, "triggered_at": triggered}
             for name, rule, state, triggered in rows
         ]
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        process = psutil.Process(pid)
-        return process.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
-        return False
-
-
-def check_limit(limit) -> int | None:
-    if limit is None:
-        return None
-    if int(limit) < 1:
-        raise InvalidArgument("limit must be a positive whole number")
-    return int(limit)

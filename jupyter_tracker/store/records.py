@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
+from ..models import ARTIFACT_COLUMNS
+from .connection import Connection, chunks, placeholders
 from .writes import dumps
-
-ARTIFACT_COLUMNS = ("name", "category", "path", "size", "sha256", "mime", "created")
-
-
-def _in(values: Sequence) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _chunks(ids: Iterable[int], size: int = 500):
-    ids = [int(i) for i in ids]
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 class Records:
     """Mixin of Store. Expects `self.db` (a connection.Connection)."""
+
+    db: Connection
 
     # -- artifacts ------------------------------------------------------------------------------
     def put_artifact(self, run_id: int, row: dict) -> None:
@@ -30,7 +22,7 @@ class Records:
         updates = ", ".join(f"{c} = excluded.{c}" for c in ARTIFACT_COLUMNS[1:])
         with self.db.transaction() as conn:
             conn.execute(
-                f"INSERT INTO artifacts (run, {', '.join(ARTIFACT_COLUMNS)}) VALUES (?, {_in(values)}) "
+                f"INSERT INTO artifacts (run, {', '.join(ARTIFACT_COLUMNS)}) VALUES (?, {placeholders(values)}) "
                 f"ON CONFLICT (run, name) DO UPDATE SET {updates}",
                 [run_id, *values],
             )
@@ -74,10 +66,10 @@ class Records:
     def alert_rows(self, run_ids: Iterable[int]) -> list[dict]:
         """run, name, rule (dict), state, triggered_at, changed_at; by run, in the order defined."""
         found = []
-        for chunk in _chunks(run_ids):
+        for chunk in chunks(run_ids):
             for run, name, rule, state, triggered, changed in self.db.query(
                 "SELECT run, name, rule, state, triggered_at, changed_at FROM alerts "
-                f"WHERE run IN ({_in(chunk)}) ORDER BY run, id",
+                f"WHERE run IN ({placeholders(chunk)}) ORDER BY run, id",
                 chunk,
             ):
                 found.append(
@@ -157,9 +149,9 @@ class Records:
     def extras(self, run_ids: Iterable[int]) -> dict[int, list[tuple[int, float, dict]]]:
         """{run: [(step, time, fields), ...]} in the order they were set."""
         found: dict[int, list] = {}
-        for chunk in _chunks(run_ids):
+        for chunk in chunks(run_ids):
             for run, step, time, fields in self.db.query(
-                f"SELECT run, step, time, fields FROM run_extras WHERE run IN ({_in(chunk)}) ORDER BY id",
+                f"SELECT run, step, time, fields FROM run_extras WHERE run IN ({placeholders(chunk)}) ORDER BY id",
                 chunk,
             ):
                 found.setdefault(run, []).append((step, time, json.loads(fields)))
@@ -168,9 +160,9 @@ class Records:
     def events_of(self, run_ids: Iterable[int]) -> list[tuple]:
         """(run, time, level, message, extra dict) of several runs, by run and time."""
         found = []
-        for chunk in _chunks(run_ids):
+        for chunk in chunks(run_ids):
             rows = self.db.query(
-                f"SELECT run, time, level, message, extra FROM events WHERE run IN ({_in(chunk)}) "
+                f"SELECT run, time, level, message, extra FROM events WHERE run IN ({placeholders(chunk)}) "
                 "ORDER BY run, time, id",
                 chunk,
             )

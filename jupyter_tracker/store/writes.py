@@ -6,8 +6,11 @@ import json
 import sqlite3
 import uuid as uuid_module
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from ..errors import InvalidArgument
+from ..models import ARTIFACT_COLUMNS
+from .connection import Connection, placeholders
 from .schema import RUN_FIELDS
 
 # Columns of `runs` that callers may set after creation.
@@ -33,6 +36,9 @@ def _run_values(fields: dict) -> dict:
 
 class Writes:
     """Mixin of Store: write operations. Expects `self.db` (a connection.Connection)."""
+
+    db: Connection
+    path: Path
 
     def create_run(
         self, project: str, names: Iterable[str], created: float, *, uuid: str | None = None, **fields
@@ -140,11 +146,10 @@ class Writes:
     ) -> None:
         """Insert artifact rows (name, category, path, size, sha256, mime, created) and alert rows
         (name, rule, state, triggered_at) as they were recorded elsewhere, e.g. by an imported run card."""
-        artifact_columns = ("name", "category", "path", "size", "sha256", "mime", "created")
         with self.db.transaction() as conn:
             conn.executemany(
-                f"INSERT INTO artifacts (run, {', '.join(artifact_columns)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, *(row.get(c) for c in artifact_columns)) for row in artifacts],
+                f"INSERT INTO artifacts (run, {', '.join(ARTIFACT_COLUMNS)}) VALUES (?, {placeholders(ARTIFACT_COLUMNS)})",
+                [(run_id, *(row.get(c) for c in ARTIFACT_COLUMNS)) for row in artifacts],
             )
             conn.executemany(
                 "INSERT INTO alerts (run, name, rule, state, triggered_at) VALUES (?, ?, ?, ?, ?)",

@@ -17,8 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeGuard
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
 
 RULES = ("is above", "is below", "is outside range", "is inside range")
 SOURCES = ("metrics", "events")
@@ -150,14 +151,21 @@ def _is_alert_event(extra) -> bool:
     return isinstance(extra, dict) and ("alert" in extra or "alert_notify" in extra)
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
 
 
-class AlertsMixin:
-    """Alerts of a running Run. Expects `_store`, `id`, `name`, `log_event`, `subscribe`."""
+class RunAlerts:
+    """The alerts of an open run: what `run.add_alert()` declares and the writer thread checks.
 
-    def add_alert(
+    Contract: `run` is the Run it serves; this reads its `store`, `id` and `name`, records through its
+    `log_event()`, and listens to each written batch through its `subscribe()`."""
+
+    def __init__(self, run):
+        self._run = run
+        self._rules: dict[str, _Rule] = {}
+
+    def add(
         self,
         name: str,
         source: str = "metrics",
@@ -184,32 +192,32 @@ class AlertsMixin:
         if notify is not None and not callable(notify):
             raise InvalidArgument("notify must be a callable (or None)")
         spec = alert_spec(source, metric, rule, threshold, range_low, range_high, window, frequency, pattern)
-        rules = dict(getattr(self, "_alert_rules", None) or {})
+        rules = dict(self._rules)
         first = not rules
         same = rules.get(name) is not None and rules[name].spec == spec
         # The same rule declared again (a re-run cell, a resumed run) keeps its state and window.
-        self._store.put_alert(
-            self.id, name, {**spec, "notify": notify is not None}, time.time(), reset=not same
+        self._run.store.put_alert(
+            self._run.id, name, {**spec, "notify": notify is not None}, time.time(), reset=not same
         )
         if same:
             rules[name].notify = notify
             return dict(spec)
         rules[name] = _Rule(name, spec, notify)
-        self._alert_rules = rules  # replaced whole: the writer thread reads it without a lock
+        self._rules = rules  # replaced whole: the writer thread reads it without a lock
         if first:
-            self.subscribe(self._check_alerts)
+            self._run.subscribe(self._check)
         return dict(spec)
 
-    def _rearm_alerts(self) -> None:
+    def rearm(self) -> None:
         """Take up the alerts a resumed run had: their state, and a window refilled from its stored
         points or events, so a rule carries on across cells. Callbacks are not stored: pass `notify=` again.
         A stored rule this version cannot read (an imported card's) is left out, with a warning event."""
         rules = {}
         events = None
-        for row in self._store.alerts(self.id):
+        for row in self._run.store.alerts(self._run.id):
             stored = row["rule"]
             try:
-                spec = alert_spec(
+                spec = alert_spec(  # type: ignore[call-arg]  # the five rule fields are star-unpacked
                     stored.get("source", "metrics"),
                     *(stored.get(k) for k in ("metric", "rule", "threshold", "range_low", "range_high")),
                     stored.get("window", 5),
@@ -217,30 +225,32 @@ class AlertsMixin:
                     stored.get("pattern"),
                 )
             except (InvalidArgument, AttributeError) as exc:
-                self.log_event(
+                self._run.log_event(
                     f"alert {row['name']!r} not re-armed: {exc}", "warning", alert_notify=row["name"]
                 )
                 continue
             rule = _Rule(row["name"], spec, None)
             rule.state = row["state"]
             if rule.pattern is None:
-                rule.window.extend(self._store.recent_values(self.id, spec["metric"], spec["window"]))
+                rule.window.extend(
+                    self._run.store.recent_values(self._run.id, spec["metric"], spec["window"])
+                )
             else:
                 if events is None:
                     events = [
                         message
-                        for _, _, message, extra in self._store.events(self.id)
+                        for _, _, message, extra in self._run.store.events(self._run.id)
                         if not _is_alert_event(extra)
                     ]
                 rule.window.extend(rule.pattern.search(m) is not None for m in events[-spec["window"] :])
             rules[rule.name] = rule
         if rules:
-            self._alert_rules = rules
-            self.subscribe(self._check_alerts)
+            self._rules = rules
+            self._run.subscribe(self._check)
 
-    def _check_alerts(self, points: list, events: list, status: str) -> None:
+    def _check(self, points: list, events: list, status: str) -> None:
         """Writer-thread listener: feed the batch to every rule and act on each change of state."""
-        rules = self._alert_rules
+        rules = self._rules
         changes = []
         by_metric: dict[str, list[_Rule]] = {}
         watch_events = []
@@ -264,25 +274,25 @@ class AlertsMixin:
                     if change:
                         changes.append((rule, *change))
         for rule, state, value, when in changes:
-            self._alert_changed(rule, state, value, when)
+            self._changed(rule, state, value, when)
 
-    def _alert_changed(self, rule: _Rule, state: str, value: float, when: float) -> None:
+    def _changed(self, rule: _Rule, state: str, value: float, when: float) -> None:
         message = rule.describe(state, value)
-        self._store.set_alert_state(self.id, rule.name, state, when)
+        self._run.store.set_alert_state(self._run.id, rule.name, state, when)
         level = "critical" if state == CRITICAL else "info"
-        self.log_event(message, level, timestamp=when, alert=rule.name, state=state, value=value)
+        self._run.log_event(message, level, timestamp=when, alert=rule.name, state=state, value=value)
         if rule.notify is not None:
-            change = AlertChange(self.name, rule.name, state, value, message, when)
+            change = AlertChange(self._run.name, rule.name, state, value, message, when)
             threading.Thread(
-                target=self._notify_alert, args=(rule.notify, change), name=f"alert-{rule.name}", daemon=True
+                target=self._notify, args=(rule.notify, change), name=f"alert-{rule.name}", daemon=True
             ).start()
 
-    def _notify_alert(self, notify: Callable, change: AlertChange) -> None:
+    def _notify(self, notify: Callable, change: AlertChange) -> None:
         try:
             notify(change)
         except Exception as exc:
             try:
-                self.log_event(
+                self._run.log_event(
                     f"alert {change.alert!r}: notify callback failed: {type(exc).__name__}: {exc}",
                     "warning",
                     alert_notify=change.alert,

@@ -16,13 +16,14 @@ import pickle
 import re
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from .errors import InvalidArgument, RunClosed, TrackerError, UnsafeArtifactName
-from .frames import epoch_to_datetime
-from .models import RUNNING, Artifact
+from ..errors import InvalidArgument, RunClosed, TrackerError, UnsafeArtifactName
+from ..frames import DataFrame, Series, epoch_to_datetime
+from ..models import ARTIFACT_COLUMNS, RUNNING, Artifact
 
 CATEGORIES = ("code", "input", "output")
 CHUNK_BYTES = 1 << 20
@@ -113,6 +114,8 @@ def stored_path(store, row: dict) -> Path:
 class _Sink:
     """A file-like writer that hashes and counts what passes through it into a temporary file."""
 
+    artifact: Artifact  # set by RunArtifacts.writer() once the file is in place and recorded
+
     def __init__(self, target: Path):
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
         self._file = os.fdopen(fd, "wb")
@@ -151,9 +154,7 @@ def file_sha256(path: Path) -> str:
 def _frame(rows: list[dict]):
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(
-        rows, columns=["name", "category", "path", "size", "sha256", "mime", "created"]
-    )
+    frame = pd.DataFrame.from_records(rows, columns=list(ARTIFACT_COLUMNS))
     frame["created"] = epoch_to_datetime(frame["created"])
     return frame
 
@@ -177,44 +178,41 @@ def load_stored(store, run_id: int, name: str, *, verify: bool = True):
         return pickle.load(source)  # noqa: S301 - documented: only restore artifacts from sources you trust
 
 
-class ArtifactReader:
-    """Reading a run's artifacts back. Expects `self._store`, `self.id`."""
-
-    def artifacts(self):
-        """DataFrame of the run's artifacts: name, category, path, size, sha256, mime, created."""
-        return _frame(self._store.artifacts_in_order(self.id))
-
-    def load_artifact(self, name: str, *, verify: bool = True):
-        """An object saved with log_artifact() (unpickled), or the Path of a saved file.
-
-        Unpickling runs code: only load artifacts from sources you trust. The sha256 recorded at save time
-        is checked first (`verify=False` skips it)."""
-        return load_stored(self._store, self.id, name, verify=verify)
-
-    def restore_artifacts(self, names: Iterable[str] | None = None) -> list:
-        """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved.
-
-        Unpickling runs code: only restore artifacts from sources you trust."""
-        wanted = None if names is None else {safe_name(n) for n in names}
-        return [
-            load_stored(self._store, self.id, row["name"])
-            for row in self._store.artifacts_in_order(self.id)
-            if row["mime"] == PICKLE_MIME and (wanted is None or row["name"] in wanted)
-        ]
+def artifact_frame(store, run_id: int):
+    """DataFrame of a run's artifacts: name, category, path, size, sha256, mime, created."""
+    return _frame(store.artifacts_in_order(run_id))
 
 
-class ArtifactsMixin(ArtifactReader):
-    """Saving files and objects with a running run. Expects the Run's `_store`, `id`, `uuid`, `status`."""
+def restore_stored(store, run_id: int, names: Iterable[str] | None = None) -> list:
+    """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved."""
+    wanted = None if names is None else {safe_name(n) for n in names}
+    return [
+        load_stored(store, run_id, row["name"])
+        for row in store.artifacts_in_order(run_id)
+        if row["mime"] == PICKLE_MIME and (wanted is None or row["name"] in wanted)
+    ]
+
+
+class RunArtifacts:
+    """Saving files and objects for an open run: what `run.save()`, `run.log_artifact()` and their aliases do.
+
+    Contract: `run` is the Run it serves; this reads its `store`, `id`, `uuid`, `name` and `status`, and
+    log_dataset() records through its `log_params()` and `log_event()`."""
+
+    def __init__(self, run):
+        self._run = run
 
     @contextmanager
-    def _artifact_writer(self, name: str, category: str, mime: str | None):
+    def writer(self, name: str, category: str, mime: str | None) -> Iterator[_Sink]:
         """Yield a file-like sink for artifact `name`; on success the file is moved in place and recorded."""
-        if self.status != RUNNING:
-            raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to save artifacts")
+        if self._run.status != RUNNING:
+            raise RunClosed(
+                f"run {self._run.name!r} has ended ({self._run.status}); resume it to save artifacts"
+            )
         if category not in CATEGORIES:
             raise InvalidArgument(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
         name = safe_name(name)
-        target = confined_path(self._store, self.uuid, name, create=True)
+        target = confined_path(self._run.store, self._run.uuid, name, create=True)
         sink = _Sink(target)
         try:
             yield sink
@@ -222,16 +220,16 @@ class ArtifactsMixin(ArtifactReader):
         except BaseException:
             sink.abort()
             raise
-        row = {
+        row: dict[str, Any] = {
             "name": name,
             "category": category,
-            "path": target.relative_to(self._store.path.parent).as_posix(),
+            "path": target.relative_to(self._run.store.path.parent).as_posix(),
             "size": sink.size,
             "sha256": sha256,
             "mime": mime or mimetypes.guess_type(name)[0] or "application/octet-stream",
             "created": time.time(),
         }
-        self._store.put_artifact(self.id, row)
+        self._run.store.put_artifact(self._run.id, row)
         sink.artifact = Artifact(**row)
 
     def _copy(self, path: Path, name: str, category: str, filetype: str | None) -> Artifact:
@@ -239,7 +237,7 @@ class ArtifactsMixin(ArtifactReader):
             raise InvalidArgument(f"{path} is a directory: use save_directory() or save_all()")
         if not path.is_file():
             raise FileNotFoundError(f"no file at {path}")
-        with open(path, "rb") as source, self._artifact_writer(name, category, filetype) as sink:
+        with open(path, "rb") as source, self.writer(name, category, filetype) as sink:
             while chunk := source.read(CHUNK_BYTES):
                 sink.write(chunk)
         return sink.artifact
@@ -318,11 +316,11 @@ class ArtifactsMixin(ArtifactReader):
             if isinstance(obj, str | os.PathLike) and Path(obj).is_file():
                 return self.save(obj, category)
             raise InvalidArgument("log_artifact(obj, name): give the artifact a name")
-        with self._artifact_writer(name, category, PICKLE_MIME) as sink:
+        with self.writer(name, category, PICKLE_MIME) as sink:
             pickle.dump(obj, sink, protocol=pickle.HIGHEST_PROTOCOL)
         return sink.artifact
 
-    def log_dataset(self, data, name: str, role: str = "train") -> dict:
+    def log_dataset(self, data: DataFrame | Series, name: str, role: str = "train") -> dict:
         """Record a pandas DataFrame's fingerprint: shape, columns, dtypes and a content sha256.
 
         Stored as an event (extra `dataset`: the whole fingerprint) and a parameter `dataset.<name>`
@@ -338,8 +336,10 @@ class ArtifactsMixin(ArtifactReader):
         fingerprint = dataset_fingerprint(data)
         info = {"name": str(name), "role": str(role), **fingerprint}
         rows, columns = fingerprint["shape"]
-        self.log_params({f"dataset.{name}": {"role": role, "shape": [rows, columns], "hash": info["hash"]}})
-        self.log_event(
+        self._run.log_params(
+            {f"dataset.{name}": {"role": role, "shape": [rows, columns], "hash": info["hash"]}}
+        )
+        self._run.log_event(
             f"dataset {name!r} ({role}): {rows} rows x {columns} columns, sha256 {info['hash'][:12]}",
             dataset=info,
         )

@@ -9,6 +9,7 @@ import platform
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -94,7 +95,7 @@ _distributions: dict[str, list[tuple[str, str]]] = {}
 
 
 @functools.lru_cache(maxsize=1)
-def _module_owners() -> dict[str, list[str]]:
+def _module_owners() -> Mapping[str, list[str]]:
     from importlib import metadata
 
     return metadata.packages_distributions()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import io
 import json
 import numbers
 import os
@@ -32,9 +33,11 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
-from .errors import CommandFailed, InvalidArgument, NoActiveRun, RunClosed, TrackerError
-from .models import RUNNING
+from ..errors import CommandFailed, InvalidArgument, NoActiveRun, RunClosed, TrackerError
+from ..models import RUNNING
+from .active import active_run
 
 PREFIX = "TRACKER_TRACK_"
 TRACKING_FILE_ENV = "TRACKER_TRACKING_FILE"
@@ -104,7 +107,7 @@ def as_plain(value):
     if hasattr(value, "__fields__") and callable(getattr(value, "dict", None)):  # pydantic 1
         return value.dict(by_alias=True)
     if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
+        return dataclasses.asdict(value)  # type: ignore[arg-type]  # classes were handed back above
     return value
 
 
@@ -143,13 +146,11 @@ def _check_step(step) -> int:
     return step
 
 
-def track_this(step: int = 0, **values) -> None:
+def track_this(step: int = 0, **values: object) -> None:
     """Track values on the active run: numbers become metrics at `step`, dicts are flattened (eggs.ham),
     pydantic models and dataclasses are dumped to dicts first, anything else becomes a parameter.
 
     In a process started by run.shell() with no run open, the values go back to that run instead."""
-    from .run import active_run
-
     _check_step(step)
     run = active_run()
     if run is not None:
@@ -168,7 +169,7 @@ def track_this(step: int = 0, **values) -> None:
 
 def _read_tracking_file(path: Path) -> list[tuple[int | None, dict]]:
     """(step, values) from the lines a child appended: JSON from track_this() or TRACKER_TRACK_X=v."""
-    found = []
+    found: list[tuple[int | None, dict]] = []
     if not path.exists():
         return found
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -200,10 +201,17 @@ def _kill(process: subprocess.Popen) -> None:
         pass
 
 
-class EnvTrackMixin:
-    """track_this(), run.shell() and environment tracking for a running Run."""
+class EnvTracking:
+    """track_this(), run.shell() and TRACKER_TRACK_* variables for an open run.
 
-    def track_this(self, step: int = 0, **values) -> None:
+    Contract: `run` is the Run it serves; this reads its `store`, `id`, `name`, `status` and `next_step`,
+    records through its `log()`, `log_params()` and `log_event()`, writes logs through its artifacts'
+    `writer()`, and ends it with `fail()` when a command fails."""
+
+    def __init__(self, run):
+        self._run = run
+
+    def track(self, step: int = 0, **values: object) -> None:
         """Track values at `step` (default 0): numbers as metrics, dicts flattened, other values as params."""
         self._track_values([(_check_step(step), values)])
 
@@ -213,14 +221,14 @@ class EnvTrackMixin:
         for step, values in batches:
             metrics, params = split_values(values)
             if metrics:
-                self.log(metrics, step)
+                self._run.log(metrics, step)
             if params:
-                self.log_params(params)
+                self._run.log_params(params)
             tracked.update(metrics)
             tracked.update(params)
         return tracked
 
-    def _track_environment(self, environ: Mapping[str, str] | None = None) -> None:
+    def track_environment(self, environ: Mapping[str, str] | None = None) -> None:
         """At run start: track every TRACKER_TRACK_* variable; a bad one becomes a warning event."""
         found = tracked_variables(os.environ if environ is None else environ)
         if not found:
@@ -228,7 +236,7 @@ class EnvTrackMixin:
         try:
             self._track_values(_group(found, None))
         except TrackerError as exc:
-            self.log_event(f"TRACKER_TRACK_* variables not tracked: {exc}", "warning")
+            self._run.log_event(f"TRACKER_TRACK_* variables not tracked: {exc}", "warning")
 
     def shell(
         self,
@@ -248,9 +256,11 @@ class EnvTrackMixin:
         event; TRACKER_TRACK_* values the command sets are tracked at `step` (default: the run's next
         step). A non-zero exit (or `timeout` seconds passing) fails the run and raises CommandFailed,
         unless `fail_run=False`. Ctrl-C / interrupting the kernel stops the command too."""
-        if self.status != RUNNING:
-            raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to run commands")
-        step = self._step if step is None else _check_step(step)
+        if self._run.status != RUNNING:
+            raise RunClosed(
+                f"run {self._run.name!r} has ended ({self._run.status}); resume it to run commands"
+            )
+        step = self._run.next_step if step is None else _check_step(step)
         text = command if isinstance(command, str) else shlex.join(map(str, command))
         log_name = self._free_log_name(str(name or step))
         with tempfile.TemporaryDirectory(prefix="tracker-shell-") as scratch:
@@ -258,81 +268,96 @@ class EnvTrackMixin:
             child_env = {**os.environ, **(env or {}), TRACKING_FILE_ENV: str(tracking_file)}
             argv, use_shell = _command_line(command, env_dump)
             started = time.perf_counter()
-            process = subprocess.Popen(
-                argv,
-                shell=use_shell,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=cwd,
-                env=child_env,
-                start_new_session=os.name == "posix",
-            )
-            timed_out = threading.Event()
-            timer = None
-            if timeout is not None:
-                timer = threading.Timer(timeout, lambda: (timed_out.set(), _kill(process)))
-                timer.daemon = True
-                timer.start()
-            interrupted = None
-            with self._artifact_writer(log_name, "output", "text/plain") as sink:
-                try:
-                    _pump(process, sink, sys.stdout if echo else None)
-                except KeyboardInterrupt as exc:
-                    interrupted = exc
-                    _kill(process)
-                exit_code = process.wait()
-                process.stdout.close()
+            with self._run.files.writer(log_name, "output", "text/plain") as sink:
+                exit_code, timed_out, interrupted = _execute(
+                    argv, use_shell, cwd, child_env, timeout, sink, sys.stdout if echo else None
+                )
             duration = time.perf_counter() - started
-            if timer is not None:
-                timer.cancel()
-            changed = {}
-            if env_dump.exists():
-                try:
-                    dumped = json.loads(env_dump.read_text(encoding="utf-8"))
-                except ValueError:
-                    dumped = {}
-                changed = {k: v for k, v in dumped.items() if child_env.get(k) != v}
-            batches = _group(tracked_variables(changed), step) + [
+            batches = _group(tracked_variables(_changed(env_dump, child_env)), step) + [
                 (step if s is None else s, values) for s, values in _read_tracking_file(tracking_file)
             ]
         tracked = self._track_values(batches)
-        artifact = sink.artifact
-        failed = exit_code != 0 or timed_out.is_set() or interrupted is not None
-        how = (
-            "timed out" if timed_out.is_set() else "was interrupted" if interrupted else f"exited {exit_code}"
-        )
-        self.log_event(
-            f"shell: {text} {how} after {duration:.2f} s; output in {log_name!r}",
-            "error" if failed else "info",
-            command=text,
-            exit_code=exit_code,
-            duration=duration,
-            log=log_name,
-            sha256=artifact.sha256,
-            step=step,
-        )
+        result = ShellResult(text, exit_code, duration, log_name, sink.artifact.sha256, step, tracked)
+        how = "timed out" if timed_out else "was interrupted" if interrupted else f"exited {exit_code}"
+        failed = exit_code != 0 or timed_out or interrupted is not None
+        self._record(result, how, failed)
         if interrupted is not None:
             raise interrupted
-        result = ShellResult(text, exit_code, duration, log_name, artifact.sha256, step, tracked)
         if failed and fail_run:
             exc = CommandFailed(
                 f"command {text!r} {how} (exit code {exit_code}); its output is in artifact {log_name!r}. "
                 "Pass fail_run=False to carry on after a failing command."
             )
             exc.result = result
-            self.fail(exc)
+            self._run.fail(exc)
             raise exc
         return result
 
+    def _record(self, result: ShellResult, how: str, failed: bool) -> None:
+        self._run.log_event(
+            f"shell: {result.command} {how} after {result.duration:.2f} s; output in {result.log!r}",
+            "error" if failed else "info",
+            command=result.command,
+            exit_code=result.exit_code,
+            duration=result.duration,
+            log=result.log,
+            sha256=result.sha256,
+            step=result.step,
+        )
+
     def _free_log_name(self, label: str) -> str:
         """`<label>.execution.log`, or `<label>-2.execution.log`... when a shell already used that name."""
-        taken = {row["name"] for row in self._store.artifacts(self.id)}
+        taken = {row["name"] for row in self._run.store.artifacts(self._run.id)}
         name, n = f"{label}.execution.log", 1
         while name in taken:
             n += 1
             name = f"{label}-{n}.execution.log"
         return name
+
+
+def _changed(env_dump: Path, child_env: Mapping[str, str]) -> dict:
+    """The TRACKER_TRACK_* variables the command's shell set or changed (dumped at its exit)."""
+    if not env_dump.exists():
+        return {}
+    try:
+        dumped = json.loads(env_dump.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return {k: v for k, v in dumped.items() if child_env.get(k) != v}
+
+
+def _execute(argv, use_shell: bool, cwd, env: dict, timeout: float | None, sink, echo):
+    """Run the command, pumping its output into `sink` (and `echo`); (exit code, timed out, interrupt).
+
+    Ctrl-C / interrupting the kernel kills the command and is handed back, to be raised once recorded."""
+    process = subprocess.Popen(
+        argv,
+        shell=use_shell,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+        start_new_session=os.name == "posix",
+    )
+    timed_out = threading.Event()
+    timer = None
+    if timeout is not None:
+        timer = threading.Timer(timeout, lambda: (timed_out.set(), _kill(process)))  # type: ignore[func-returns-value]
+        timer.daemon = True
+        timer.start()
+    interrupted = None
+    try:
+        _pump(process, sink, echo)
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+        _kill(process)
+    exit_code = process.wait()
+    assert process.stdout is not None  # stdout=PIPE
+    process.stdout.close()
+    if timer is not None:
+        timer.cancel()
+    return exit_code, timed_out.is_set(), interrupted
 
 
 def _group(found: list[tuple[str, int | None, object]], default_step: int | None) -> list[tuple]:
@@ -354,7 +379,7 @@ def _command_line(command: str | Sequence[str], env_dump: Path) -> tuple[list[st
 def _pump(process: subprocess.Popen, sink, echo) -> None:
     """Copy the command's output into the log as it comes, and into the cell (decoded, partial lines too)."""
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    while chunk := process.stdout.read1(65536):
+    while chunk := cast("io.BufferedReader", process.stdout).read1(65536):  # stdout=PIPE
         sink.write(chunk)
         if echo is not None:
             echo.write(decoder.decode(chunk))

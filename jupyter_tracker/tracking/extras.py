@@ -11,26 +11,27 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from .errors import InvalidParam
+from ..errors import InvalidParam
+from .validation import check_param
 
 # Columns of experiment data() that a field may not shadow.
 RESERVED = frozenset({"experiment", "run", "step", "event", "key", "value", "dt", "node", "userid"})
 
 
-class ExtrasMixin:
-    """Expects the Run's `_store`, `id`, `_step` and `_extra` (merged into every later event)."""
+class Extras:
+    """The fields `run.log_extra()` attaches to a run from now on; `fields` is what events carry."""
 
-    def log_extra(self, fields: Mapping[str, object] | None = None, /, **more: object) -> dict:
-        """Attach fields (JSON values) to every later point and event: `run.log_extra(tag="v1.5")`.
+    def __init__(self, store, run_id: int):
+        self._store = store
+        self._run_id = run_id
+        self.fields: dict = {}
 
-        A field given again takes the new value from then on. Returns all fields now in force."""
-        from .validation import check_param
-
-        merged = {**(fields or {}), **more}
-        for key, value in merged.items():
+    def add(self, step: int, fields: Mapping[str, object]) -> dict:
+        """Merge `fields` (JSON values) in at `step`; returns all fields now in force."""
+        for key, value in fields.items():
             check_param(key, value)
             if key in RESERVED:
                 raise InvalidParam(f"log_extra field {key!r} would hide the data() column of that name")
-        self._extra = {**self._extra, **merged}
-        self._store.add_extra(self.id, self._step, time.time(), self._extra)
-        return dict(self._extra)
+        self.fields = {**self.fields, **fields}
+        self._store.add_extra(self._run_id, step, time.time(), self.fields)
+        return dict(self.fields)

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .query import store_for
+from ..frames import DataFrame
+from ..store import Store
+from .stores import DbArg, store_for
+from .validation import check_param, normalize_folder, normalize_tags
 
 
-def _details(store, path: str, metadata, tags, description) -> dict:
-    from .validation import check_param, normalize_folder, normalize_tags
-
+def describe_folder(
+    store: Store,
+    path: str,
+    metadata: Mapping[str, object] | None,
+    tags: str | Iterable[str] | None,
+    description: str | None,
+) -> dict:
+    """set_folder_details() on a given Store (a run describes its own folder through this)."""
     folder = normalize_folder(path)
     for key, value in (metadata or {}).items():
         check_param(key, value)
@@ -32,32 +40,18 @@ def set_folder_details(
     tags: str | Iterable[str] | None = None,
     description: str | None = None,
     *,
-    db=None,
+    db: DbArg = None,
 ) -> dict:
     """Describe a folder: metadata is merged, tags are added, a description replaces the old one.
 
     Returns the folder's details: path, description, metadata, tags."""
-    return _details(store_for(db), path, metadata, tags, description)
+    return describe_folder(store_for(db), path, metadata, tags, description)
 
 
-def folders(*, db=None):
+def folders(*, db: DbArg = None) -> DataFrame:
     """DataFrame of folders (those holding runs, their parents, and those described): path,
     description, tags, metadata, runs (counting sub-folders)."""
     import pandas as pd
 
     rows = store_for(db).folder_rows()
     return pd.DataFrame.from_records(rows, columns=["path", "description", "tags", "metadata", "runs"])
-
-
-class FoldersMixin:
-    """Expects the Run's `_store` and `info`."""
-
-    def set_folder_details(
-        self,
-        path: str | None = None,
-        metadata: Mapping[str, object] | None = None,
-        tags: str | Iterable[str] | None = None,
-        description: str | None = None,
-    ) -> dict:
-        """Describe a folder (default: this run's folder); see jupyter_tracker.set_folder_details()."""
-        return _details(self._store, path or self.info.folder, metadata, tags, description)

@@ -1,56 +1,59 @@
-"""A run in progress: lifecycle, the logging API and its step counter.
+"""A run in progress: its lifecycle, the logging API and its step counter.
 
 `log()` validates and turns values into ready-to-insert rows on the caller's thread and hands them to the
-run's BatchWriter; it never touches SQLite itself.
+run's BatchWriter; it never touches SQLite itself. Files, alerts, environment tracking and extra fields are
+helpers the run holds (`run.files`, `run.alerting`, `run.env_tracking`, `run.extras`); their verbs are forwarded one line each.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import sys
 import threading
 import time as time_module
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
-from . import config, context, names
-from .alerts import AlertsMixin
-from .artifacts import ArtifactsMixin
-from .envtrack import EnvTrackMixin
-from .errors import InvalidArgument, NoActiveRun, RunClosed, TrackerError
-from .extras import ExtrasMixin
-from .folders import FoldersMixin
-from .models import FAILED, FINISHED, INTERRUPTED, RUNNING
-from .query import RunRecord, store_for
-from .validation import (
-    as_float,
-    as_step,
-    check_key,
-    check_param,
-    normalize_folder,
-    normalize_tags,
-    parse_timestamp,
-    to_json,
-)
+from .. import config
+from ..errors import InvalidArgument, RunClosed
+from ..frames import DataFrame
+from ..models import FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
+from ..store import Store, dumps
+from . import active
+from .alerts import RunAlerts
+from .artifacts import RunArtifacts, artifact_frame, load_stored, restore_stored
+from .envtrack import EnvTracking
+from .extras import Extras
+from .folders import describe_folder
+from .validation import as_float, as_step, check_key, check_param, normalize_tags, parse_timestamp
 from .writer import BatchWriter
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
-# Runs that are open in this process, innermost last. A process-wide stack rather than a ContextVar:
-# ipykernel runs each cell in its own context copy, and threads the user starts do not inherit one,
-# yet `tracker.log()` must find the run from a later cell or from a data-loading thread.
-_open: list[Run] = []
-_open_lock = threading.Lock()
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin, RunRecord):
+class forward(Generic[P, R]):  # noqa: N801 - used like a decorator-ish helper in class bodies
+    """`save = forward("files", RunArtifacts.save)`: `run.save(...)` is `run.files.save(...)`, with the
+    helper's own signature and docstring (it hands back the helper's bound method)."""
+
+    def __init__(self, helper: str, method: Callable[Concatenate[Any, P], R]):
+        self.helper, self.name, self.__doc__ = helper, method.__name__, method.__doc__
+
+    def __get__(self, run: Any, owner: type | None = None) -> Callable[P, R]:
+        if run is None:
+            return self  # type: ignore[return-value]
+        return getattr(getattr(run, self.helper), self.name)
+
+
+class Run:
     """A run being recorded. Use as a context manager, or call `finish()` yourself."""
 
     def __init__(
         self,
-        store,
+        store: Store,
         run_id: int,
         *,
         step: int = 0,
@@ -58,26 +61,54 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         system: bool = True,
         interval: float | None = None,
     ):
-        super().__init__(store, run_id)
+        self._store = store
+        self.id = run_id
+        info = store.get_run(run_id)
+        self.name, self.project, self.uuid = info.name, info.project, info.uuid
         self._status = RUNNING
         self.started = time_module.time()
         self._step = step
         self._key_ids: dict[str, int] = dict(key_ids or {})
         self._key_lock = threading.Lock()
         self._listeners: list[Callable] = []
-        self._extra: dict = {}
+        self.files = RunArtifacts(self)
+        self.alerting = RunAlerts(self)
+        self.env_tracking = EnvTracking(self)
+        self.extras = Extras(store, run_id)
         self._writer = BatchWriter(store, run_id, on_flush=self._notify, on_error=self._writer_failed)
         for name, key_id in self._key_ids.items():
             self._writer.key_names[key_id] = name
-        self._sampler = None
+        self._sampler: Any = None
         if system:
             self._start_sampler(interval)
-        with _open_lock:
-            _open.append(self)
+        active.push(self)
 
+    # -- what it is ------------------------------------------------------------------------------
     @property
     def status(self) -> str:
         return self._status
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def info(self) -> RunInfo:
+        """A fresh snapshot of the run's row, params and tags."""
+        return self._store.get_run(self.id)
+
+    params = property(lambda self: dict(self.info.params), doc="The run's parameters as a dict.")
+    tags = property(lambda self: list(self.info.tags), doc="The run's tags, sorted.")
+
+    @property
+    def step(self) -> int:
+        """The step of the latest point logged (0 before any)."""
+        return max(self._step - 1, 0)
+
+    @property
+    def next_step(self) -> int:
+        """The step the next point logged without `step=` gets."""
+        return self._step
 
     # -- logging ---------------------------------------------------------------------------------
     def log(
@@ -87,7 +118,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         step: int | None = None,
         *,
         time: float | None = None,
-        timestamp=None,
+        timestamp: Any = None,
         **values: object,
     ) -> None:
         """Record metric points: `run.log(loss=0.3)` or `run.log({"loss": 0.3}, step=10)`.
@@ -96,7 +127,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         the run started, `timestamp` a datetime, epoch seconds or ISO-8601 string; default: now.
         """
         if metrics:
-            values = {**metrics, **values} if values else metrics
+            values = {**metrics, **values} if values else dict(metrics)
         if self._status != RUNNING:
             raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to log more")
         if step is None:
@@ -120,15 +151,16 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
     log_metrics = log
 
     def log_metric(
-        self, key: str, value: object, step: int | None = None, *, time: float | None = None, timestamp=None
+        self,
+        key: str,
+        value: object,
+        step: int | None = None,
+        *,
+        time: float | None = None,
+        timestamp: Any = None,
     ) -> None:
         """Record one metric point (MLflow's spelling)."""
         self.log({key: value}, step, time=time, timestamp=timestamp)
-
-    @property
-    def step(self) -> int:
-        """The step of the latest point logged (0 before any)."""
-        return max(self._step - 1, 0)
 
     def _register_key(self, key: str) -> int:
         check_key(key)
@@ -139,7 +171,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
                 self._writer.add_key(key_id, key)
         return key_id
 
-    def _when(self, seconds: float | None, timestamp) -> float:
+    def _when(self, seconds: float | None, timestamp: Any) -> float:
         if seconds is not None:
             return self.started + float(seconds)
         if timestamp is not None:
@@ -155,6 +187,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         self._store.set_params(self.id, merged)
 
     def log_param(self, key: str, value: object) -> None:
+        """Record one parameter."""
         self.log_params({key: value})
 
     log_parameters = log_params
@@ -168,6 +201,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
     update_tags = add_tags
 
     def remove_tags(self, *tags: str | Iterable[str]) -> None:
+        """Remove tags (those the run does not have are ignored)."""
         self._store.remove_tags(self.id, normalize_tags(tags))
 
     def update_metadata(self, metadata: Mapping[str, object] | None = None, /, **more: object) -> dict:
@@ -177,12 +211,88 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
             check_param(key, value)
         return self._store.merge_json(self.id, "metadata", merged)
 
-    def log_event(self, message: str, level: str = "info", *, timestamp=None, **extra: object) -> None:
+    def log_event(self, message: str, level: str = "info", *, timestamp: Any = None, **extra: object) -> None:
         """Record a timestamped message (levels: debug, info, warning, error, critical)."""
         if level not in LEVELS:
             raise InvalidArgument(f"unknown event level {level!r}: choose from {', '.join(LEVELS)}")
         when = self._when(None, timestamp)
-        self._writer.add_event((self.id, when, level, str(message), to_json({**self._extra, **extra})))
+        self._writer.add_event((self.id, when, level, str(message), dumps({**self.extras.fields, **extra})))
+
+    def log_extra(self, fields: Mapping[str, object] | None = None, /, **more: object) -> dict:
+        """Attach fields (JSON values) to every later point and event: `run.log_extra(tag="v1.5")`.
+
+        A field given again takes the new value from then on. Returns all fields now in force."""
+        return self.extras.add(self._step, {**(fields or {}), **more})
+
+    def set_folder_details(
+        self,
+        path: str | None = None,
+        metadata: Mapping[str, object] | None = None,
+        tags: str | Iterable[str] | None = None,
+        description: str | None = None,
+    ) -> dict:
+        """Describe a folder (default: this run's folder); see jupyter_tracker.set_folder_details()."""
+        return describe_folder(self._store, path or self.info.folder, metadata, tags, description)
+
+    # -- the helpers' verbs ---------------------------------------------------------------------------
+    save = forward("files", RunArtifacts.save)
+    save_directory = forward("files", RunArtifacts.save_directory)
+    save_all = forward("files", RunArtifacts.save_all)
+    log_artifact = forward("files", RunArtifacts.log_artifact)
+    log_artifact_from_file = forward("files", RunArtifacts.log_artifact_from_file)
+    log_dataset = forward("files", RunArtifacts.log_dataset)
+    add_alert = forward("alerting", RunAlerts.add)
+    track_this = forward("env_tracking", EnvTracking.track)
+    shell = forward("env_tracking", EnvTracking.shell)
+
+    # -- reading back ----------------------------------------------------------------------------------
+    def record(self) -> Any:  # a RunRecord (not named here: see below)
+        """This run as stored (a RunRecord): metrics(), events(), summary(), hardware(), alerts(), export()."""
+        from .. import load_run  # the reading side sits above tracking: reach it through the facade
+
+        return load_run(self.id, db=self._store)
+
+    def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False) -> DataFrame:
+        """Long DataFrame of the points written so far; see RunRecord.metrics()."""
+        return self.record().metrics(keys, system=system)
+
+    def events(self) -> DataFrame:
+        """DataFrame of the events written so far; see RunRecord.events()."""
+        return self.record().events()
+
+    def alerts(self) -> DataFrame:
+        """DataFrame of the run's alerts; see RunRecord.alerts()."""
+        return self.record().alerts()
+
+    def summary(self, *, system: bool = False) -> DataFrame:
+        """One row per metric key; see RunRecord.summary()."""
+        return self.record().summary(system=system)
+
+    def hardware(self) -> dict:
+        """The hardware summary; see RunRecord.hardware()."""
+        return self.record().hardware()
+
+    def artifacts(self) -> DataFrame:
+        """DataFrame of the run's artifacts: name, category, path, size, sha256, mime, created."""
+        return artifact_frame(self._store, self.id)
+
+    def load_artifact(self, name: str, *, verify: bool = True) -> Any:
+        """An object saved with log_artifact() (unpickled), or the Path of a saved file (see RunRecord)."""
+        return load_stored(self._store, self.id, name, verify=verify)
+
+    def restore_artifacts(self, names: Iterable[str] | None = None) -> list:
+        """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved."""
+        return restore_stored(self._store, self.id, names)
+
+    def export(self, path: config.PathArg | None = None, format: str | None = None) -> Path:
+        """Write the run card (see RunRecord.export); while the run is open, a snapshot of all logged so far."""
+        if not self.flush():
+            warnings.warn(
+                f"run {self.name!r}: points logged in the last moments were not written yet (the database is "
+                "busy); the card may miss them",
+                stacklevel=2,
+            )
+        return self.record().export(path, format)
 
     # -- live updates ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[list, list, str], None]) -> Callable[[], None]:
@@ -190,6 +300,10 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         unsubscribe function. points are (key, step, value, time); events (time, level, message, extra)."""
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until everything logged before this call is in the database; False if `timeout` passed."""
+        return self._writer.flush(timeout)
 
     def _notify(self, rows: list[tuple], events: list[tuple]) -> None:
         if not self._listeners:
@@ -201,27 +315,28 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
             listener(points, shown, self.status)
 
     def _writer_failed(self, exc: BaseException) -> None:
+        import sys
+
         print(f"jupyter-tracker: could not write run {self.name!r} yet ({exc}); retrying", file=sys.stderr)
 
     # -- hardware ------------------------------------------------------------------------------------
     def _start_sampler(self, interval: float | None) -> None:
-        from .sampler import HardwareSampler, process_machine_snapshot
+        from ..hardware.machine import process_machine_snapshot
+        from ..hardware.sampler import HardwareSampler
 
-        interval = config.setting("interval", None) if interval is None else interval
-        kwargs = {} if interval is None else {"interval": float(interval)}
-        self._sampler = HardwareSampler(self._record_sample, on_error=self._probe_failed, **kwargs)
+        interval = cast("float | None", config.setting("interval", None)) if interval is None else interval
+        kwargs: dict[str, Any] = {} if interval is None else {"interval": float(interval)}
+        sampler = self._sampler = HardwareSampler(self._record_sample, on_error=self._probe_failed, **kwargs)
         self._writer.submit(
             lambda: self._store.merge_json(
-                self.id,
-                "environment",
-                {"machine": process_machine_snapshot(), "gpu": self._sampler.gpu_status},
+                self.id, "environment", {"machine": process_machine_snapshot(), "gpu": sampler.gpu_status}
             )
         )
-        self._sampler.start()
+        sampler.start()
 
     def log_system(self) -> None:
         """Store a snapshot of the machine (OS, CPU, memory, GPUs, Python, packages) in the environment."""
-        from .sampler import machine_snapshot
+        from ..hardware.machine import machine_snapshot
 
         self._store.merge_json(self.id, "environment", {"machine": machine_snapshot()})
 
@@ -249,9 +364,7 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
             self._sampler.stop()
         self._writer.close()
         self._store.end_run(self.id, status, time_module.time(), error)
-        with _open_lock:
-            if self in _open:
-                _open.remove(self)
+        active.remove(self)
         for listener in list(self._listeners):
             try:
                 listener([], [], status)
@@ -274,20 +387,10 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.finish(status, text)
 
-    def export(self, path=None, format: str | None = None):
-        """Write the run card (see RunRecord.export); while the run is open, a snapshot of all logged so far."""
-        if not self._writer.flush():
-            warnings.warn(
-                f"run {self.name!r}: points logged in the last moments were not written yet (the database is "
-                "busy); the card may miss them",
-                stacklevel=2,
-            )
-        return super().export(path, format)
-
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None:
             self.finish()
         else:
@@ -295,125 +398,3 @@ class Run(ArtifactsMixin, AlertsMixin, EnvTrackMixin, ExtrasMixin, FoldersMixin,
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.project}/{self.name} {self.status}>"
-
-
-def start_run(
-    name: str | None = None,
-    *,
-    project: str | None = None,
-    params: Mapping | None = None,
-    tags: str | Iterable[str] | None = None,
-    description: str | None = None,
-    folder: str | None = None,
-    metadata: Mapping | None = None,
-    db=None,
-    resume: int | str | None = None,
-    system: bool | None = None,
-    interval: float | None = None,
-    cell_source: str | None = None,
-    execution_count: int | None = None,
-) -> Run:
-    """Start (or with `resume=` continue) a run and make it the active one.
-
-    `with start_run(name="baseline", params={"lr": 0.01}) as run: run.log(loss=0.3)`
-    """
-    store = store_for(db)
-    project = project or config.setting("project") or context.default_project()
-    system = config.setting("system", True) if system is None else system
-    if interval is not None:
-        from .sampler import check_interval
-
-        interval = check_interval(interval)
-    for key, value in {**(params or {}), **(metadata or {})}.items():
-        check_param(key, value)
-    now = time_module.time()
-    quick = context.quick_context()
-    if resume is not None:
-        run_id, step, key_ids = _reopen(store, resume, project if project != "default" else None, quick, now)
-    else:
-        candidates = names.numbered(name) if name else names.random_names()
-        run_id, _ = store.create_run(
-            project,
-            candidates,
-            now,
-            status=RUNNING,
-            started=now,
-            heartbeat=now,
-            description=description,
-            folder=normalize_folder(folder),
-            metadata=dict(metadata or {}),
-            cell_source=cell_source,
-            execution_count=execution_count,
-            **quick,
-        )
-        step, key_ids = 0, {}
-    if params:
-        store.set_params(run_id, dict(params))
-    if tags:
-        store.add_tags(run_id, normalize_tags([tags]))
-    if resume is not None and (description or metadata):
-        store.update_run(run_id, **({"description": description} if description else {}))
-        if metadata:
-            store.merge_json(run_id, "metadata", dict(metadata))
-    run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
-    try:
-        run._track_environment()  # TRACKER_TRACK_* variables
-        if resume is not None:
-            run._rearm_alerts()
-    except BaseException as exc:  # the run is open by now: never leave it "running"
-        run.fail(exc)
-        raise
-    if resume is None:
-        cwd = os.getcwd()
-        run._writer.submit(lambda: _store_slow_context(store, run_id, cwd))
-    return run
-
-
-def _store_slow_context(store, run_id: int, cwd) -> None:
-    slow = context.slow_context(cwd)
-    store.merge_json(run_id, "environment", slow.pop("environment"))
-    store.update_run(run_id, **slow)
-
-
-def _reopen(store, ref, project, quick: dict, now: float) -> tuple[int, int, dict]:
-    info = store.find_run(ref, project)
-    with _open_lock:
-        mine = any(run.id == info.id and run.store is store for run in _open)
-    if info.status == RUNNING or mine:
-        raise TrackerError(
-            f"run {info.name!r} is still running (pid {info.pid} on {info.host}); finish it before resuming"
-        )
-    store.update_run(info.id, status=RUNNING, ended=None, error=None, heartbeat=now, **quick)
-    last = store.last_step(info.id)
-    return info.id, 0 if last is None else last + 1, store.metric_keys(info.id)
-
-
-def active_run() -> Run | None:
-    """The innermost run open in this process, or None."""
-    with _open_lock:
-        return _open[-1] if _open else None
-
-
-def log(metrics: Mapping[str, object] | None = None, /, step: int | None = None, **values: object) -> None:
-    """Log to the active run: `jupyter_tracker.log(loss=0.3)`."""
-    run = active_run()
-    if run is None:
-        raise NoActiveRun(
-            "no active run: start one with `%%track_run` in a notebook cell, or "
-            "`with jupyter_tracker.start_run(name=...) as run:` in Python"
-        )
-    run.log(metrics, step, **values)
-
-
-@atexit.register
-def _close_open_runs() -> None:
-    """At interpreter exit every open run is written out: failed if the program died of an exception."""
-    crashed = getattr(sys, "last_value", None)
-    for run in reversed(list(_open)):
-        try:
-            if crashed is not None:
-                run.fail(crashed)
-            else:
-                run.finish()
-        except Exception:
-            pass

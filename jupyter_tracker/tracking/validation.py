@@ -7,8 +7,9 @@ import json
 import math
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import SupportsInt, cast
 
-from .errors import InvalidArgument, InvalidMetric, InvalidParam
+from ..errors import InvalidArgument, InvalidMetric, InvalidParam
 
 MAX_KEY_LENGTH = 250
 
@@ -37,6 +38,7 @@ def as_float(key: str, value: object) -> float:
                 f"metric {key!r} got a {kind.__module__}.{kind.__qualname__}: values must be numbers "
                 "(int, float, bool, numpy scalar or 0-d tensor). Log text with run.log_event() or run.log_param()."
             )
+    value = cast("int | float", value)  # an int or bool by its type, or checked above
     try:
         return float(value)
     except OverflowError:  # an int beyond float's range
@@ -45,7 +47,7 @@ def as_float(key: str, value: object) -> float:
 
 def as_step(step: object) -> int:
     try:
-        whole = int(step)
+        whole = int(cast(SupportsInt, step))  # anything int() refuses raises TypeError or ValueError
     except (TypeError, ValueError):
         raise InvalidArgument(f"step must be a whole number, got {step!r}") from None
     if whole != step or whole < 0:
@@ -57,7 +59,7 @@ def check_param(key: object, value: object) -> None:
     if not isinstance(key, str) or not key:
         raise InvalidParam(f"parameter names must be non-empty strings, got {key!r}")
     try:
-        to_json(value)
+        json.dumps(value, ensure_ascii=False)  # what the store will write (NaN and infinities allowed)
     except (TypeError, ValueError) as exc:
         raise InvalidParam(f"parameter {key!r} cannot be stored: {exc}") from None
 
@@ -96,7 +98,3 @@ def parse_timestamp(value) -> float:
             value = value.replace(tzinfo=timezone.utc)
         return value.timestamp()
     raise InvalidArgument(f"timestamp must be a datetime, a number or an ISO-8601 string, got {value!r}")
-
-
-def to_json(value) -> str:
-    return json.dumps(value, allow_nan=True, ensure_ascii=False)

@@ -65,13 +65,13 @@ class BatchWriter:
             self._events.append(row)
         self._wake.set()
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], object]) -> None:
         """Run `job` on the writer thread, before the next flush (slow captures, snapshots)."""
         with self._lock:
             self._jobs.append(job)
         self._wake.set()
 
-    def flush(self, timeout: float = 30.0) -> bool:
+    def flush(self, timeout: float | None = 30.0) -> bool:
         """Wait until everything handed over before this call is in the database; False on timeout."""
         if not self._thread.is_alive() or self._thread is threading.current_thread():
             return not self._has_data()

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 import jupyter_tracker
-from jupyter_tracker import charts
-from jupyter_tracker.comparison import Comparison
-from jupyter_tracker.query import store_for
+from jupyter_tracker.charts import overlay, vega
+from jupyter_tracker.charts.downsample import downsample
+from jupyter_tracker.reading.comparison import Comparison
+from jupyter_tracker.tracking.stores import store_for
 
 
 def timed(fn, repeat: int = 5) -> float:
@@ -53,15 +54,15 @@ def bench_chart(points: int) -> None:
     )
 
     def ours():
-        return charts.metric_chart(frame).to_dict(validate=False)
+        return overlay.metric_chart(frame).to_dict(validate=False)
 
     def naive():
         part = frame.iloc[:: max(points // 2000, 1)]
-        return charts.metric_chart(part).to_dict(validate=False)
+        return overlay.metric_chart(part).to_dict(validate=False)
 
     ours_ms, naive_ms = timed(ours), timed(naive)
     sort_ms = timed(lambda: frame.sort_values("step"))
-    kept = charts.downsample(frame)
+    kept = downsample(frame)
     print(f"1. {points:,}-point series -> chart JSON (kernel time; target < 500 ms)")
     print(f"   downsample + chart + JSON          {ours_ms:8.1f} ms   ({len(kept)} points kept)")
     print(f"   baseline: stride decimation chart  {naive_ms:8.1f} ms")
@@ -70,7 +71,7 @@ def bench_chart(points: int) -> None:
     print(
         f"   spike kept: ours {kept['value'].max() == spike}, stride {frame.iloc[:: points // 2000]['value'].max() == spike}"
     )
-    lines = charts.metric_chart(frame.assign(key=np.where(np.arange(points) % 4 == 0, "a", "b")))
+    lines = overlay.metric_chart(frame.assign(key=np.where(np.arange(points) % 4 == 0, "a", "b")))
     print(
         f"   2 keys, same points                {timed(lambda: lines.to_dict(validate=False)):8.1f} ms (JSON only)"
     )
@@ -94,7 +95,7 @@ def bench_comparison(db: Path, runs: int) -> None:
         return Comparison(store, store.list_runs(project="bench")).frame
 
     def payload():
-        from jupyter_tracker.widgets.compare import table_columns, table_rows
+        from jupyter_tracker.notebook.widgets.compare import table_columns, table_rows
 
         frame = Comparison(store, infos).frame
         return table_columns(frame), table_rows(frame)
@@ -108,7 +109,7 @@ def bench_comparison(db: Path, runs: int) -> None:
 
 
 def bench_live(db: Path, steps: int = 20_000, metrics: int = 10) -> None:
-    from jupyter_tracker.widgets.live import LivePanel
+    from jupyter_tracker.notebook.widgets.live import LivePanel
 
     row = {f"m{j}": 0.5 for j in range(metrics)}
 
@@ -134,11 +135,11 @@ def bench_live(db: Path, steps: int = 20_000, metrics: int = 10) -> None:
 
 def bench_static() -> None:
     rows = [(k, s, float(np.sin(s / 50) + i), 1.7e9 + s) for i, k in enumerate("abcd") for s in range(2000)]
-    chart = charts.metric_chart(pd.DataFrame(rows, columns=["key", "step", "value", "time"]))
-    charts.to_png(chart)  # first call starts vl-convert's engine
+    chart = overlay.metric_chart(pd.DataFrame(rows, columns=["key", "step", "value", "time"]))
+    vega.to_png(chart)  # first call starts vl-convert's engine
     print("4. static fallback of a 4-metric chart (8,000 points)")
-    print(f"   PNG (vl-convert)                   {timed(lambda: charts.to_png(chart), 3):8.1f} ms")
-    print(f"   SVG (vl-convert)                   {timed(lambda: charts.to_svg(chart), 3):8.1f} ms")
+    print(f"   PNG (vl-convert)                   {timed(lambda: vega.to_png(chart), 3):8.1f} ms")
+    print(f"   SVG (vl-convert)                   {timed(lambda: vega.to_svg(chart), 3):8.1f} ms")
 
 
 def main(argv=None) -> None:

@@ -21,7 +21,7 @@ import time
 
 import psutil
 
-from jupyter_tracker.probes import (
+from jupyter_tracker.hardware.probes import (
     CpuProbe,
     DiskIoProbe,
     DiskUsageProbe,
@@ -30,7 +30,7 @@ from jupyter_tracker.probes import (
     ProcessProbe,
     default_probes_and_status,
 )
-from jupyter_tracker.sampler import HardwareSampler
+from jupyter_tracker.hardware.sampler import HardwareSampler
 
 
 def per_call_us(fn, calls: int) -> float:

@@ -16,7 +16,7 @@ import anywidget
 import traitlets
 from ipywidgets import widget_serialization
 
-from .. import vega
+from ...charts import vega
 
 HERE = Path(__file__).parent
 SOURCES = ("common.js", "run_panel.js", "compare.js")

@@ -8,11 +8,12 @@ answered from `Comparison.series` (through the Store, never SQL here).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import traitlets
 
-from .. import chart_specs
-from ..vega import PALETTE
+from ...charts import specs as chart_specs
+from ...charts.vega import PALETTE
 from .assets import BundledWidget
 
 PRESELECT = 5
@@ -20,10 +21,10 @@ PRESELECT = 5
 
 class ComparisonWidget(BundledWidget):
     kind = traitlets.Unicode("compare").tag(sync=True)
-    columns = traitlets.List().tag(sync=True)
-    rows = traitlets.List().tag(sync=True)
-    metrics = traitlets.List().tag(sync=True)
-    selected = traitlets.List().tag(sync=True)
+    columns: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    rows: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    metrics: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    selected: traitlets.List[Any] = traitlets.List().tag(sync=True)
     series = traitlets.Dict().tag(sync=True)
 
     def __init__(self, comparison, **kwargs):

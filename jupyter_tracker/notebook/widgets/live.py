@@ -12,15 +12,15 @@ import json
 import math
 import threading
 import time
+from typing import Any, cast
 
 import traitlets
 
-from .. import chart_specs
-from ..models import RUNNING
+from ...charts import specs as chart_specs
+from ...models import RUNNING, SYSTEM_PREFIX
 from .assets import BundledWidget
 from .series import LiveSeries
 
-SYSTEM_PREFIX = "system/"
 MAX_EVENTS = 300
 
 
@@ -31,7 +31,7 @@ class RunPanel(BundledWidget):
     info = traitlets.Dict().tag(sync=True)
     params = traitlets.Dict().tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
-    events = traitlets.List().tag(sync=True)
+    events: traitlets.List[Any] = traitlets.List().tag(sync=True)
     system_layout = traitlets.Dict().tag(sync=True)
     snapshot = traitlets.Dict().tag(sync=True)
 
@@ -151,7 +151,7 @@ class LivePanel:
             widget.system_layout = layout
         if changes:
             widget.send({"type": "rows", "seq": seq, "series": changes})
-            widget.summary = summary
+            widget.summary = cast("dict[str, dict]", summary)  # made whenever there are changes
         if events is not None:
             widget.events = events
 

@@ -9,13 +9,26 @@ resent, so each update is a few rows whatever the length of the run. Memory per 
 from __future__ import annotations
 
 import math
+from typing import cast
 
 
 class LiveSeries:
     """One metric's live summary (count, last, min, max) and its downsampled points."""
 
-    __slots__ = ("buckets", "count", "dirty", "finite", "first_step", "last", "last_step", "high", "low")
-    __slots__ += ("max_buckets", "reset", "width")
+    __slots__ = (
+        "buckets",
+        "count",
+        "dirty",
+        "finite",
+        "first_step",
+        "last",
+        "last_step",
+        "high",
+        "low",
+        "max_buckets",
+        "reset",
+        "width",
+    )
 
     def __init__(self, max_rows: int = 2000):
         self.max_buckets = max(max_rows // 2, 2)
@@ -24,8 +37,8 @@ class LiveSeries:
         self.count = 0  # every point, NaN included
         self.finite = 0  # points that can be drawn
         self.last = math.nan
-        self.last_step = None
-        self.first_step = None
+        self.last_step: int | None = None
+        self.first_step: int | None = None
         self.low = math.inf
         self.high = -math.inf
         self.dirty: int | None = None  # first bucket changed since the last take()
@@ -90,7 +103,7 @@ class LiveSeries:
         """The change since the last take: {"from": bucket, "rows": [...]} (from 0 after a merge), or None."""
         if self.dirty is None and not self.reset:
             return None
-        start = 0 if self.reset else self.dirty
+        start = 0 if self.reset else cast(int, self.dirty)  # set, since there is a change
         self.dirty, self.reset = None, False
         return {"from": start, "rows": self.rows(start)}
 

@@ -1,0 +1,1 @@
+"""Pure chart functions: Vega-Lite specs, the one min/max downsampler, offline Vega JS and static images."""

@@ -1,0 +1,1 @@
+"""Hardware metrics: their names and units, the probes that read the machine, the sampler thread, summaries."""

@@ -1,0 +1,52 @@
+"""Which store a call means, and whether a run stored as running still has a live process behind it.
+
+The store knows SQL, not processes: every Store opened here gets `judge_running`, which reads a run whose
+writer died (its process is gone, or its heartbeat has been silent too long) as crashed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import TypeAlias
+
+import psutil
+
+from .. import config
+from ..models import CRASHED, RUNNING, STALE_AFTER_SECONDS
+from ..store import Store, open_store
+
+HOST = socket.gethostname()
+
+# What a `db=` argument may be: a database file's path, a Store, or None for the configured database.
+DbArg: TypeAlias = "str | os.PathLike | Store | None"
+
+
+def store_for(db: DbArg = None) -> Store:
+    """The Store of `db` (a path, or a Store), or of the configured database."""
+    if isinstance(db, Store):
+        return db
+    return open_store(config.db_path(db), judge_running=judge_running)
+
+
+def judge_running(row: dict, *, now: float | None = None) -> str:
+    """'crashed' for a run stored as running whose process on this host is gone or whose heartbeat is
+    stale; else 'running'."""
+    pid, host, heartbeat = row.get("pid"), row.get("host"), row.get("heartbeat")
+    if host == HOST and pid is not None and not pid_alive(pid):
+        return CRASHED
+    now = time.time() if now is None else now
+    if heartbeat is not None and now - heartbeat > STALE_AFTER_SECONDS:
+        return CRASHED
+    return RUNNING
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process `pid` exists and is not a zombie."""
+    if pid == os.getpid():
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
