@@ -11,15 +11,8 @@ import os
 from pathlib import Path
 
 from ..errors import InvalidArgument
-from .card import (
-    COMPARISON_SCHEMA,
-    RUN_SCHEMA,
-    VERSION,
-    build_comparison_card,
-    build_run_card,
-    to_json,
-)
-from .html import CHART_POINTS, render_run, safe_name
+from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, build_comparison_card, build_run_card, to_json
+from .html import CHART_POINTS, file_slug, render_run
 from .importer import import_card, json_schema, load_card, validate_card
 
 __all__ = [
@@ -102,10 +95,10 @@ def default_card_name(store, run_ids: list[int], kind: str, *, comparison: bool 
     """The file name of a card written without a path: "<project>-<name>.card.html", or for a comparison
     "comparison-<name>-<name>....card.html" (`kind` is "html" or "json")."""
     if comparison:
-        names = "-".join(safe_name(store.get_run(i).name) for i in run_ids)
+        names = "-".join(file_slug(store.get_run(i).name) for i in run_ids)
         return f"comparison-{names[:100].rstrip('-')}.card.{kind}"
     info = store.get_run(run_ids[0])
-    return f"{safe_name(info.project)}-{safe_name(info.name)}.card.{kind}"
+    return f"{file_slug(info.project)}-{file_slug(info.name)}.card.{kind}"
 
 
 def _ids(run_ids) -> list[int]:

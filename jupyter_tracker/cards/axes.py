@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .card import unnumber
+from ..jsonsafe import unnumber
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _NICE = (1, 2, 2.5, 5, 10)

@@ -1,9 +1,10 @@
-"""The Environment and Code sections of an HTML run card."""
+"""The Environment and Code sections of an HTML run card: what environment.html.j2 and code.html.j2 lay out."""
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from . import fmt
-from .fmt import esc
 
 _MACHINE_SHOWN = {
     "platform",
@@ -26,28 +27,15 @@ _MACHINE_SHOWN = {
 }
 
 
-def _list(items) -> str:
-    rows = [(k, v) for k, v in items if v not in (None, "", [], {})]
-    if not rows:
-        return '<p class="empty">not recorded</p>'
-    return (
-        '<dl class="kv">'
-        + "".join(f'<div><dt>{esc(k)}</dt><dd class="text">{esc(v)}</dd></div>' for k, v in rows)
-        + "</dl>"
-    )
+def _recorded(items) -> list[tuple]:
+    """The (label, value) pairs that hold something."""
+    return [(k, v) for k, v in items if v not in (None, "", [], {})]
 
 
-def _packages(title: str, packages) -> str:
+def _packages(title: str, packages) -> tuple | None:
     if not isinstance(packages, dict) or not packages:
-        return ""
-    items = "".join(
-        f'<li><span>{esc(name)}</span><span class="v">{esc(version)}</span></li>'
-        for name, version in packages.items()
-    )
-    return (
-        f'<details class="fold panel"><summary>{esc(title)} ({len(packages)})</summary>'
-        f'<ul class="packages">{items}</ul></details>'
-    )
+        return None
+    return title, list(packages.items())
 
 
 def _cores(machine: dict) -> str | None:
@@ -71,10 +59,11 @@ def _gpus(machine: dict) -> str | None:
     return "; ".join(names)
 
 
-def render(card: dict) -> str:
+def environment_part(card: dict) -> dict:
+    """Python, machine and origin panels, package lists, and whatever else the environment records."""
     env = card["environment"]
     if not env and not any(card["origin"].values()):
-        return ""
+        return {}
     python = env.get("python") if isinstance(env.get("python"), dict) else {}
     machine = env.get("machine") if isinstance(env.get("machine"), dict) else {}
     python_items = [
@@ -104,66 +93,52 @@ def render(card: dict) -> str:
     origin = card["origin"]
     where_items = [("Host", origin["host"]), ("User", origin["user"]), ("Process id", origin["pid"])]
     panels = [
-        f'<div class="panel"><h3>{title}</h3>{_list(items)}</div>'
+        (title, _recorded(items))
         for title, items in (
             ("Python", python_items),
             ("Machine", machine_items),
             ("Where it ran", where_items),
         )
-        if any(value not in (None, "", [], {}) for _, value in items)
+        if _recorded(items)
     ]
-    parts = [
-        f'<div class="cols">{"".join(panels)}</div>' if panels else "",
+    packages = [
         _packages("Packages imported by the run", env.get("packages")),
         _packages("All installed packages", machine.get("packages")),
     ]
     extra_machine = {k: v for k, v in machine.items() if k not in _MACHINE_SHOWN}
     other = {k: v for k, v in env.items() if k not in {"python", "machine", "packages", "gpu"}}
-    if extra_machine or other:
-        items = [(k, fmt.value_text(v)) for k, v in {**extra_machine, **other}.items()]
-        parts.append(
-            f'<details class="fold panel"><summary>More ({len(items)})</summary>{_list(items)}</details>'
-        )
-    return "\n".join(p for p in parts if p)
+    more = [(k, fmt.value_text(v)) for k, v in {**extra_machine, **other}.items()]
+    view = {"panels": panels, "packages": [p for p in packages if p], "more": more}
+    return view if any(view.values()) else {}
 
 
-def highlight(source: str) -> str:
-    """Python source as highlighted HTML with line numbers (pygments escapes the text)."""
+def highlight(source: str) -> Markup | None:
+    """Python source as highlighted HTML with line numbers; None without pygments."""
     try:
         from pygments import highlight as pygmentize
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
     except ImportError:  # pragma: no cover - pygments comes with IPython
-        return f'<pre class="source">{esc(source)}</pre>'
+        return None
     formatter = HtmlFormatter(cssclass="hl", linenos="table", wrapcode=True)
-    return f'<div class="source">{pygmentize(source, PythonLexer(), formatter)}</div>'
+    # Safe as markup: pygments' HtmlFormatter escapes every piece of the source it writes out.
+    return Markup(pygmentize(source, PythonLexer(), formatter))
 
 
-def render_code(card: dict) -> str:
+def code_part(card: dict) -> dict:
+    """Where the code came from, the cell's source (highlighted) and the traceback of a failed run."""
     code, run = card["code"], card["run"]
     if not (code["cell_source"] or code["notebook"] or code["git"]["commit"] or run["error"]):
-        return ""
-    facts = []
-    if code["notebook"]:
-        facts.append(f"notebook <b>{esc(code['notebook'])}</b>")
-    if code["execution_count"] is not None:
-        facts.append(f"cell <b>[{esc(code['execution_count'])}]</b>")
+        return {}
     git = code["git"]
     if git["commit"]:
-        facts.append(
-            f'git <b>{esc(git["branch"] or "detached")}</b> @ <code title="{esc(git["commit"])}">'
-            f"{esc(git['commit'][:12])}</code>"
-            + (' <span class="badge">dirty</span>' if git["dirty"] else "")
-        )
-    parts = ['<div class="panel">']
-    if facts:
-        parts.append(f'<div class="code-facts">{"".join(f"<span>{f}</span>" for f in facts)}</div>')
-    if code["cell_source"]:
-        parts.append(highlight(code["cell_source"]))
-    parts.append("</div>")
-    if run["error"]:
-        parts.append(
-            f'<div class="panel"><div class="error-head">Traceback</div>'
-            f'<pre class="error">{esc(run["error"])}</pre></div>'
-        )
-    return "\n".join(parts)
+        git = {"branch": git["branch"] or "detached", "commit": git["commit"], "dirty": git["dirty"]}
+        git["short"] = git["commit"][:12]
+    return {
+        "notebook": code["notebook"] or None,
+        "cell": code["execution_count"],
+        "git": git if git["commit"] else None,
+        "source": code["cell_source"],
+        "highlighted": highlight(code["cell_source"]) if code["cell_source"] else None,
+        "error": run["error"],
+    }

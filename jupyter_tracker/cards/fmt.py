@@ -1,21 +1,16 @@
-"""Text for people: escaped HTML, numbers, bytes, durations, dates and sparklines."""
+"""Text for people: numbers, bytes, durations, dates and sparkline points for the card templates, and JSON
+for a <script> element. Numbers, bytes and durations are textfmt's, for values as a card stores them."""
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from datetime import datetime, timezone
 
 from .. import textfmt
-from .card import unfree, unnumber
+from ..jsonsafe import unfree, unnumber
 
 DASH = textfmt.DASH
-
-
-def esc(value) -> str:
-    """HTML-escaped text of anything (quotes too, so it is safe inside attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def script_json(value) -> str:
@@ -74,13 +69,6 @@ def date(epoch, *, seconds: bool = False) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
-def iso(epoch) -> str:
-    epoch = unnumber(epoch)
-    if epoch is None or not math.isfinite(epoch):
-        return ""
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
-
-
 def value_text(value) -> str:
     """A parameter value as text: strings as they are, everything else as JSON (NaN as NaN)."""
     if isinstance(value, str):
@@ -101,7 +89,7 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'s' * (count != 1)}"
 
 
-_RULE_WORDS = {
+_RULE_WORDS: dict[str | None, str] = {
     "is above": "is above {threshold}",
     "is below": "is below {threshold}",
     "is outside range": "is outside {range_low} to {range_high}",
@@ -151,11 +139,12 @@ def kinds(series: dict) -> str:
     return "NaN" if seen == {"NaN"} else "infinite"
 
 
-def sparkline(values: list, width: int = 120, height: int = 32) -> str:
-    """A tiny inline SVG line of `values` (non-finite ones skipped); "" with fewer than two finite values."""
+def sparkline(values: list, width: int = 120, height: int = 32) -> dict | None:
+    """The points of a tiny line of `values` (non-finite ones skipped) for the sparkline macro; None with
+    fewer than two finite values."""
     points = [(i, v) for i, v in enumerate(unnumber(v) for v in values) if v is not None and math.isfinite(v)]
     if len(points) < 2:
-        return ""
+        return None
     if len(points) > width:  # one point per pixel is all a sparkline can show
         stride = len(points) / width
         points = [points[int(i * stride)] for i in range(width)] + [points[-1]]
@@ -169,14 +158,7 @@ def sparkline(values: list, width: int = 120, height: int = 32) -> str:
     def xy(i, v):
         x = (i - first) / span_x * (width - 2 * pad) + pad
         y = height - pad - (v - lo) / span_y * (height - 2 * pad)
-        return f"{x:.1f},{y:.1f}"
+        return f"{x:.1f}", f"{y:.1f}"
 
-    line = " ".join(xy(i, v) for i, v in points)
-    end = xy(*points[-1]).split(",")
-    return (
-        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'preserveAspectRatio="none" aria-hidden="true">'
-        f'<polyline points="{line}" fill="none" stroke="currentColor" stroke-width="1.5" '
-        f'vector-effect="non-scaling-stroke" stroke-linejoin="round"/>'
-        f'<circle cx="{end[0]}" cy="{end[1]}" r="2.2" fill="currentColor"/></svg>'
-    )
+    line = " ".join(",".join(xy(i, v)) for i, v in points)
+    return {"width": width, "height": height, "points": line, "end": xy(*points[-1])}

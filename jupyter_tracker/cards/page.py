@@ -4,6 +4,9 @@ Each chart is a container holding a static SVG (drawn now by vl-convert, shown w
 print previews and as a placeholder) and an empty slot that vega-embed fills in the browser. The
 Vega-Lite specs travel as one JSON block with their rows stored column by column; the vega bundle is
 inlined once per page.
+
+The markup lives in Jinja2 templates (`templates/`), rendered with autoescape on: Python prepares the data,
+the templates lay it out, and every value is escaped unless this package marks it `Markup` itself.
 """
 
 from __future__ import annotations
@@ -12,57 +15,78 @@ import math
 import re
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
 
-from .. import charts
-from .fmt import esc, script_json
+from markupsafe import Markup
+
+from .. import templating
+from ..charts import vega
+from .fmt import script_json
 
 # Anything that could run script inside an inline SVG; vl-convert escapes text, this is a second lock.
 _ACTIVE_SVG = re.compile(r"<script|<foreignObject|<iframe|\son[a-z]+\s*=|javascript:", re.I)
-_FAVICON = (
-    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
-    "%3Crect width='16' height='16' rx='3' fill='%233b82f6'/%3E%3Cpath d='M3 11l3-4 3 2 4-6' "
-    "stroke='white' stroke-width='1.6' fill='none'/%3E%3C/svg%3E"
-)
+
+
+def templates():
+    """The cards' templates (one environment, made on first use): user text is always escaped."""
+    return templating.environment(__package__)
+
+
+def render(template: str, /, **context) -> str:
+    return templating.render(__package__, template, **context)
 
 
 @cache
 def asset(name: str) -> str:
-    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+    # Traversable.joinpath() takes several parts from Python 3.11; the Path that files() gives always did.
+    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")  # type: ignore[call-arg]
+
+
+class Chart(NamedTuple):
+    """What the chart macro lays out: the container's id, class and label, and the static picture."""
+
+    id: str
+    css: str
+    label: str
+    svg: Markup | None  # None: `note` says why there is no static picture
+    note: str = ""
 
 
 class Charts:
-    """The charts of one page: `add()` returns a chart's HTML, `scripts()` what makes them interactive."""
+    """The charts of one page: `add()` returns a chart for the templates, `scripts()` the JSON of their
+    specs and the bundle that makes them interactive."""
 
     def __init__(self, prefix: str = "chart"):
         self.prefix = prefix
         self.specs: dict[str, dict] = {}
 
-    def add(self, chart, label: str, *, css: str = "chart", title: bool = False) -> str:
+    def add(self, chart, label: str, *, css: str = "chart", title: bool = False) -> Chart:
         """The chart's container; its own title is dropped unless `title` (the page shows `label`)."""
-        spec = charts.spec(chart)
+        spec = vega.spec(chart)
         if not title:
             spec.pop("title", None)
         chart_id = f"{self.prefix}-{len(self.specs)}"
-        try:
-            svg = charts.to_svg(spec)
-        except Exception as exc:  # a chart that cannot be drawn must not cost the whole card
-            svg = f'<p class="muted">chart unavailable: {esc(type(exc).__name__)}</p>'
-        if _ACTIVE_SVG.search(svg):
-            svg = '<p class="muted">static chart left out</p>'
         self.specs[chart_id] = compact(spec)
-        return (
-            f'<div class="{css}" id="{chart_id}" role="img" aria-label="{esc(label)}">'
-            f'<div class="chart-live"></div><div class="chart-static">{svg}</div></div>'
-        )
+        try:
+            svg = vega.to_svg(spec)
+        except Exception as exc:  # a chart that cannot be drawn must not cost the whole card
+            return Chart(chart_id, css, label, None, f"chart unavailable: {type(exc).__name__}")
+        if _ACTIVE_SVG.search(svg):
+            return Chart(chart_id, css, label, None, "static chart left out")
+        # Safe as markup: vl-convert writes every text of the chart escaped, and _ACTIVE_SVG has just made
+        # sure nothing in it can run script.
+        return Chart(chart_id, css, label, Markup(svg))
 
-    def scripts(self) -> str:
+    def scripts(self) -> dict | None:
+        """The specs as JSON and the vega bundle, both to go inside <script> elements (None: no charts)."""
         if not self.specs:
-            return ""
-        bundle = charts.vega_bundle_js().replace("</script", "<\\/script")
-        return (
-            f'<script type="application/json" id="jt-charts">{script_json(self.specs)}</script>\n'
-            f'<script type="module">{bundle}</script>\n'
-        )
+            return None
+        return {
+            # Safe as markup: script_json writes every "<" as \u003c, so the JSON cannot end its element.
+            "specs": Markup(script_json(self.specs)),
+            # Safe as markup: our own vega bundle, with any "</script" in it broken up.
+            "bundle": Markup(vega.vega_bundle_js().replace("</script", "<\\/script")),
+        }
 
 
 def compact(node):
@@ -102,27 +126,19 @@ def _short(value):
     return value
 
 
-def document(title: str, body: str, *, charts: Charts, card: dict, download: str, kind: str) -> str:
-    """The whole page: head with inline CSS, `body`, the card JSON (for download and import), scripts."""
-    return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f'<meta name="generator" content="{esc(card.get("generator", "jupyter-tracker"))}">',
-            f"<title>{esc(title)}</title>",
-            f'<link rel="icon" href="{_FAVICON}">',
-            f"<style>{asset('card.css')}</style>",
-            "</head>",
-            f'<body class="{esc(kind)}" data-download="{esc(download)}">',
-            body,
-            f'<script type="application/json" id="jt-card">{script_json(card)}</script>',
-            charts.scripts(),
-            f'<script type="module">{asset("card.js")}</script>',
-            "</body>",
-            "</html>",
-            "",
-        ]
+def document(template: str, *, charts: Charts, card: dict, download: str, kind: str, **context) -> str:
+    """The whole page from `template` (which extends page.html.j2): head with inline CSS, the body, the
+    card JSON (for download and import) and the scripts."""
+    return render(
+        template,
+        kind=kind,
+        download=download,
+        generator=card.get("generator", "jupyter-tracker"),
+        # Safe as markup: our own stylesheet and page script, shipped in assets/.
+        style=Markup(asset("card.css")),
+        script=Markup(asset("card.js")),
+        # Safe as markup: script_json writes every "<" as \u003c, so the JSON cannot end its element.
+        card_json=Markup(script_json(card)),
+        charts=charts.scripts(),
+        **context,
     )

@@ -1,14 +1,14 @@
 """Static summaries of runs and comparisons: inline-styled HTML (GitHub strips <style> and scripts) and
-terminal text. Every piece of user text is escaped."""
+terminal text. The HTML comes from the Jinja2 templates in `templates/`, which escape every value."""
 
 from __future__ import annotations
 
 import json
 import math
 from datetime import datetime
-from html import escape
 
-from ..textfmt import DASH, duration, number, text_table
+from ... import templating
+from ...textfmt import DASH, duration, number, text_table
 
 STATUS_COLOURS = {
     "running": "#2f6feb",
@@ -19,26 +19,28 @@ STATUS_COLOURS = {
 }
 STATUS_MARKS = {"running": "…", "finished": "✓", "failed": "✗", "interrupted": "■", "crashed": "✗"}
 ALERT_LEVELS = ("warning", "error", "critical")
-# The JupyterLab extension shows HTML carrying this in place of a saved panel whose widget is gone.
+# The JupyterLab extension shows HTML carrying this in place of a saved panel whose widget is gone; the
+# templates write it.
 MARKER = 'data-jupyter-tracker="fallback"'
-_BOX = (
-    "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px;line-height:1.45;"
-    "border:1px solid #d1d9e0;border-radius:10px;padding:12px 16px;max-width:1100px;"
-)
-_TH = "text-align:right;padding:3px 10px;border-bottom:1px solid #d1d9e0;font-size:11px;color:#59636e;"
-_TD = "text-align:right;padding:3px 10px;border-bottom:1px solid #eaeef2;font-variant-numeric:tabular-nums;"
+
+
+def templates():
+    """The summaries' templates (one Jinja2 environment, made on first use, so that a kernel that shows no
+    summary never imports Jinja2): autoescape on, every value escaped."""
+    return templating.environment(__package__)
+
+
+def render(template: str, /, **context) -> str:
+    return templating.render(__package__, template, **context)
 
 
 def when(epoch) -> str:
     return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else DASH
 
 
-def badge(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, "#59636e")
-    return (
-        f'<span style="display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:600;'
-        f'color:{colour};border:1px solid {colour};">{escape(status)}</span>'
-    )
+def badge(status: str) -> dict:
+    """A status and its colour, for the badge macro."""
+    return {"status": status, "colour": STATUS_COLOURS.get(status, "#59636e")}
 
 
 def _value(value) -> str:
@@ -46,59 +48,29 @@ def _value(value) -> str:
 
 
 def run_html(info, summaries: dict, events: list, images: list[tuple[str, str]]) -> str:
-    """One run: header, params, metric table, alerts, and the charts as inline PNG images."""
-    colour = STATUS_COLOURS.get(info.status, "#59636e")
-    tags = " ".join(
-        f'<span style="padding:0 7px;border-radius:999px;background:#ddf4ff;color:#0969da;font-size:11px;">'
-        f"{escape(t)}</span>"
-        for t in info.tags
-    )
-    parts = [
-        f'<div {MARKER} style="{_BOX}border-top:3px solid {colour};">',
-        '<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap;">',
-        badge(info.status),
-        f'<span style="font-size:16px;font-weight:650;">{escape(info.name)}</span>',
-        f'<span style="color:#59636e;">{escape(info.project)} · run #{info.id} · {when(info.started)} · '
-        f"took {duration(info.duration)}</span> {tags}</div>",
-    ]
-    if info.error:
-        last = info.error.strip().splitlines()[-1] if info.error.strip() else ""
-        parts.append(f'<div style="color:#cf222e;margin-top:6px;font-family:monospace;">{escape(last)}</div>')
-    if info.params:
-        cells = "".join(
-            f'<span style="display:inline-block;margin:6px 6px 0 0;border:1px solid #d1d9e0;border-radius:6px;'
-            f'padding:1px 7px;font-size:12px;"><span style="color:#59636e;">{escape(str(k))}</span> '
-            f"<code>{escape(_value(v))}</code></span>"
-            for k, v in info.params.items()
-        )
-        parts.append(f"<div>{cells}</div>")
-    if summaries:
-        head = "".join(f'<th style="{_TH}">{h}</th>' for h in ("latest", "min", "max", "count"))
-        rows = "".join(
-            f'<tr><td style="{_TD}text-align:left;font-weight:500;">{escape(key)}</td>'
-            f'<td style="{_TD}font-weight:650;">{number(s.get("last"))}</td>'
-            f'<td style="{_TD}">{number(s.get("min"))}</td><td style="{_TD}">{number(s.get("max"))}</td>'
-            f'<td style="{_TD}color:#818b98;">{number(s.get("count"))}</td></tr>'
-            for key, s in summaries.items()
-        )
-        parts.append(
-            f'<table style="border-collapse:collapse;margin-top:10px;font-size:12.5px;">'
-            f'<thead><tr><th style="{_TH}text-align:left;">metric</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
-        )
+    """One run: header, params, metric table, alerts, and the charts as inline PNG images (base64 text)."""
     alerts = [e for e in events if e[1] in ALERT_LEVELS or "alert" in (e[3] or {})]
-    for t, level, message, _ in alerts[-5:][::-1]:
-        stamp = datetime.fromtimestamp(t / 1000.0).strftime("%H:%M:%S")
-        parts.append(
-            f'<div style="margin-top:6px;padding:4px 10px;border-left:3px solid #cf222e;background:#ffebe9;">'
-            f'<b>{escape(level)}</b> {escape(message)} <span style="color:#818b98;">{stamp}</span></div>'
-        )
-    for title, data in images:
-        parts.append(
-            f'<div style="margin-top:12px;"><div style="font-weight:600;margin-bottom:4px;">{escape(title)}</div>'
-            f'<img alt="{escape(title)} charts" style="max-width:100%;" src="data:image/png;base64,{data}"></div>'
-        )
-    parts.append("</div>")
-    return "".join(parts)
+    return render(
+        "run.html.j2",
+        badge=badge(info.status),
+        name=info.name,
+        project=info.project,
+        id=info.id,
+        started=when(info.started),
+        took=duration(info.duration),
+        tags=info.tags,
+        error=_last_line(info.error) if info.error else None,
+        params=[(str(k), _value(v)) for k, v in info.params.items()],
+        metrics=[
+            (key, *(number(s.get(n)) for n in ("last", "min", "max", "count")))
+            for key, s in summaries.items()
+        ],
+        alerts=[
+            (level, message, datetime.fromtimestamp(t / 1000.0).strftime("%H:%M:%S"))
+            for t, level, message, _ in alerts[-5:][::-1]
+        ],
+        images=images,
+    )
 
 
 def run_text(info, summaries: dict) -> str:
@@ -166,39 +138,34 @@ def _text_value(value) -> str:
     return repr(value)
 
 
+def _last_line(text: str) -> str:
+    return text.strip().splitlines()[-1] if text.strip() else ""
+
+
 def comparison_html(comparison, image: str | None, max_rows: int = 200) -> str:
     """The comparison table (first `max_rows` runs) with differing params marked, and the overlay chart."""
     frame = comparison.frame
     shown = frame.head(max_rows)
     differing = set(comparison.differing_params())
-    head = "".join(
-        f'<th style="{_TH}{"background:#fff8c5;" if c in differing else ""}">{escape(str(c))}</th>'
-        for c in shown.columns
-    )
-    body = []
-    for _, row in shown.iterrows():
-        cells = []
-        for column in shown.columns:
-            value = row[column]
-            text = badge(value) if column == "status" else escape(_cell_text(value))
-            mark = "background:#fff8c5;" if column in differing else ""
-            cells.append(f'<td style="{_TD}{mark}">{text}</td>')
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    more = len(frame) - len(shown)
-    parts = [
-        f'<div {MARKER} style="{_BOX}">',
-        f'<div style="font-weight:650;font-size:15px;margin-bottom:8px;">Comparison of {len(frame)} runs</div>',
-        '<div style="overflow-x:auto;"><table style="border-collapse:collapse;font-size:12px;">',
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>",
+    rows = [
+        [
+            {
+                "text": _cell_text(row[column]),
+                "badge": badge(row[column]) if column == "status" else None,
+                "differs": column in differing,
+            }
+            for column in shown.columns
+        ]
+        for _, row in shown.iterrows()
     ]
-    if more > 0:
-        parts.append(f'<div style="color:#818b98;margin-top:4px;">… {more} more runs</div>')
-    if image:
-        parts.append(
-            f'<img alt="overlay chart" style="max-width:100%;margin-top:12px;" src="data:image/png;base64,{image}">'
-        )
-    parts.append("</div>")
-    return "".join(parts)
+    return render(
+        "comparison.html.j2",
+        total=len(frame),
+        columns=[(str(c), c in differing) for c in shown.columns],
+        rows=rows,
+        more=len(frame) - len(shown),
+        image=image,
+    )
 
 
 def _cell_text(value) -> str:
