@@ -6,7 +6,7 @@ import argparse
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import config
 from .errors import TrackerError
@@ -37,6 +37,7 @@ def _cli_words(message: str) -> str:
     """The library speaks Python and notebook; the terminal user gets the command's own words."""
     message = message.replace("%track_runs or `jupyter-tracker ls`", "`jupyter-tracker ls`")
     message = message.replace("pass format=", "pass --format json or --format html")
+    message = message.replace("db= / TRACKER_DB", "--db / TRACKER_DB").replace("(db= or", "(--db or")
     return re.sub(r"format='(\w+)'", r"--format \1", message)
 
 
@@ -44,14 +45,14 @@ def _cli_words(message: str) -> str:
 def cmd_ls(args) -> int:
     frame = runs(**run_filters(args), db=args.db)
     if frame.empty:
-        print(f"no runs in {store_for(args.db).path}")
+        print(f"no runs in {store_for(args.db, write=False).path}")
         return 0
     print("\n".join(runs_table(frame, args.metrics)))
     return 0
 
 
 def cmd_show(args) -> int:
-    store = store_for(args.db)
+    store = store_for(args.db, write=False)
     record = RunRecord(store, store.find_run(args.run, args.project).id)
     info = record.info
     lines = [
@@ -138,7 +139,7 @@ def _event_lines(events) -> list[str]:
 
 
 def cmd_rm(args) -> int:
-    store = store_for(args.db)
+    store = store_for(args.db, write=True)
     infos = [store.find_run(ref, args.project) for ref in args.runs]
     names = ", ".join(f"{i.project}/{i.name} (id {i.id})" for i in infos)
     if not args.yes:
@@ -157,7 +158,7 @@ def cmd_rm(args) -> int:
 def cmd_export(args) -> int:
     from .cards import card_target, export_comparison, export_run
 
-    store = store_for(args.db)
+    store = store_for(args.db, write=False)
     ids = [store.find_run(ref, args.project).id for ref in args.runs]
     if args.compare and len(ids) < 2:
         raise CliError("--compare needs at least two runs")
@@ -182,62 +183,91 @@ PROJECT_HELP = "look the run names up in this project only (names can repeat acr
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter-tracker",
-        description="Experiment runs recorded by jupyter-tracker: list, show, export and delete them.",
+        description="Experiment runs recorded by jupyter-tracker: list, show, export, delete and recover them.",
         epilog="Runs are named by id, name (the newest of that name) or uuid. "
         "`jupyter-tracker COMMAND -h` explains a command.",
     )
     parser.add_argument("--db", metavar="PATH", help=DB_HELP)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    # `--db` is accepted before or after the sub-command; SUPPRESS keeps a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=DB_HELP)
-
-    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=[common], help=summary, description=description)
-
+    command = _command_maker(parser)
     ls = add_run_filters(
         command(
-            "ls", "list runs, newest first", "List runs, newest first, with the last value of their metrics."
+            "ls",
+            "list runs, newest first",
+            "List runs, newest first, with the last value of their metrics.",
+            cmd_ls,
         )
     )
     ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
-    ls.set_defaults(handler=cmd_ls)
 
     show = command(
         "show",
         "everything about one run",
         "Show one run: status, times, params, tags, a summary of each metric, the hardware it used, "
         f"its alerts and its last {EVENTS_SHOWN} events.",
+        cmd_show,
     )
     show.add_argument("run", help="run id, name or uuid")
-    show.add_argument("--project", "-p", help=PROJECT_HELP)
-    show.set_defaults(handler=cmd_show)
 
     rm = command(
         "rm",
         "delete runs and everything they recorded",
         "Delete runs with their params, metrics, events, alerts and artifact files. "
         "Asks first unless --yes is given.",
+        cmd_rm,
     )
     rm.add_argument("runs", nargs="+", metavar="RUN", help="run id, name or uuid")
-    rm.add_argument("--project", "-p", help=PROJECT_HELP)
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    rm.set_defaults(handler=cmd_rm)
+    command(
+        "recover",
+        "load back what a run could not store",
+        "Load a recovery file back into its run: the points, events and final status a run could not store "
+        "(a full disk, a read-only or vanished database) were saved there, and the run's warning named it. "
+        "Loading twice changes nothing.",
+        cmd_recover,
+    ).add_argument("file", help="the recovery file (.jsonl) the warning named")
     _add_export(
         command(
             "export",
             "write a run card (JSON or self-contained HTML)",
             "Write a run card: everything about a run in one file, JSON for machines or self-contained HTML "
             "(opens offline in any browser). With --compare, one card comparing several runs.",
+            cmd_export,
         )
     )
     return parser
 
 
+def _command_maker(parser: argparse.ArgumentParser) -> Callable[..., argparse.ArgumentParser]:
+    """command(name, summary, description, handler): a sub-command that takes --db before or after it."""
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # `--db` is accepted before or after the sub-command; SUPPRESS keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=DB_HELP)
+
+    def command(name: str, summary: str, description: str, handler: Callable) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=summary, description=description)
+        sub.set_defaults(handler=handler)
+        if name in ("show", "rm", "export"):  # the commands that name runs
+            sub.add_argument("--project", "-p", help=PROJECT_HELP)
+        return sub
+
+    return command
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from .tracking.recovery import recover
+
+    done = recover(args.file, getattr(args, "db", None))
+    print(
+        f"run {done['name']!r} (id {done['run']}): loaded {done['points']:,} points and {done['events']:,} "
+        f"events; status {done['status']}"
+    )
+    return 0
+
+
 def _add_export(export: argparse.ArgumentParser) -> None:
     export.add_argument("runs", nargs="+", metavar="RUN", help="run id, name or uuid")
-    export.add_argument("--project", "-p", help=PROJECT_HELP)
     export.add_argument(
         "--format",
         "-f",
@@ -253,7 +283,6 @@ def _add_export(export: argparse.ArgumentParser) -> None:
     )
     export.add_argument("--force", action="store_true", help="overwrite the file if it exists")
     export.add_argument("--compare", action="store_true", help="one comparison card of all the runs given")
-    export.set_defaults(handler=cmd_export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -265,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Reading commands must not leave an empty database behind a mistyped path.
         path = config.db_path(args.db)
-        if not path.exists():
+        if not path.exists() and args.command != "recover":  # a recovery file names its own database
             raise CliError(f"no database at {path} (pass --db PATH or set TRACKER_DB)")
         return args.handler(args)
     except TrackerError as exc:

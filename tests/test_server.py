@@ -235,3 +235,64 @@ def test_card_failures_are_reported_with_their_message(api, runs, monkeypatch):
 def test_real_card(api, runs):
     code, headers, body = api("runs", "baseline", "card")
     assert code == 200 and headers["Content-Type"].startswith("text/html") and "baseline" in body
+
+
+def _not_databases(root):
+    """Paths under the server root that are not jupyter-tracker databases, with what makes them so."""
+    import sqlite3
+
+    (root / "notes.txt").write_text("my notes, not a database\n" * 50)
+    (root / "empty.db").touch()
+    foreign = sqlite3.connect(root / "other-app.db")
+    foreign.execute("CREATE TABLE notes (text TEXT)")
+    foreign.commit()
+    foreign.close()
+    (root / "a-folder").mkdir()
+    return {
+        "notes.txt": "not a SQLite file",
+        "empty.db": "an empty file",
+        "other-app.db": "another program's tables: notes",
+        "a-folder": "is a folder",
+    }
+
+
+def test_non_databases_answer_400_with_paths_relative_to_the_root(api, jp_root_dir):
+    import hashlib
+
+    cases = _not_databases(jp_root_dir)
+    before = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in jp_root_dir.iterdir() if p.is_file()
+    }
+    endpoints = [("runs",), ("runs", "1"), ("runs", "1", "metrics"), ("runs", "1", "card"), ("compare",)]
+    for db, reason in cases.items():
+        for path in endpoints:
+            code, _, body = api(*path, params={"db": db, "ids": "1,2"})
+            message = json.loads(body)["message"]
+            assert code == 400, (db, path, code, message)
+            assert message.startswith(db) and reason in message, (db, path, message)
+            assert str(jp_root_dir) not in message and str(jp_root_dir.resolve()) not in message
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in jp_root_dir.iterdir() if p.is_file()}
+    assert after == before  # nothing created, changed or switched to WAL (no -wal/-shm beside them)
+
+
+def test_messages_show_no_absolute_server_paths(api, runs, jp_root_dir):
+    code, _, body = api("runs", "9999")
+    message = json.loads(body)["message"]
+    assert code == 404 and message.startswith("no run with id 9999 in .tracker/tracker.db")
+    code, _, body = api("runs", "nope")
+    message = json.loads(body)["message"]
+    assert code == 404 and "in .tracker/tracker.db" in message and str(jp_root_dir) not in message
+
+
+def test_an_older_schema_is_served_without_being_migrated(api, jp_root_dir):
+    import hashlib
+
+    from test_migrations import _version_1
+
+    _version_1(jp_root_dir / "v1.db")
+    before = hashlib.sha256((jp_root_dir / "v1.db").read_bytes()).hexdigest()
+    code, _, body = api("runs", params={"db": "v1.db"})
+    assert code == 200 and [run["name"] for run in json.loads(body)["runs"]] == ["old"]
+    assert api("runs", "old", params={"db": "v1.db"})[0] == 200
+    assert hashlib.sha256((jp_root_dir / "v1.db").read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in jp_root_dir.iterdir() if p.name.startswith("v1.db")) == ["v1.db"]

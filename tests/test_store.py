@@ -1,14 +1,18 @@
 import hashlib
 import math
+import os
+import shutil
 import sqlite3
 import time
 
 import pytest
+from test_read_only import _make_db
 
-from jupyter_tracker.errors import NotADatabase, SchemaTooNew
-from jupyter_tracker.models import CRASHED, RUNNING
+from jupyter_tracker.errors import NotADatabase, SchemaTooNew, StoreError
+from jupyter_tracker.models import CRASHED, FINISHED, RUNNING
 from jupyter_tracker.store import SCHEMA_VERSION, Store, open_store
 from jupyter_tracker.store.schema import MIGRATIONS
+from jupyter_tracker.tracking.stores import store_for
 
 
 def _run(store, name="a", project="p", **fields):
@@ -139,3 +143,66 @@ def test_sql_values_are_parameters(tmp_path):
 
 def test_open_store_is_shared_per_path(tmp_path):
     assert open_store(tmp_path / "t.db") is open_store(tmp_path / "t.db")
+
+
+# -- read-only stores, deleted or replaced files, shared and private handles, checkpoints ------------
+def test_a_replaced_database_is_opened_afresh(tmp_path):
+    path, other = tmp_path / "t.db", tmp_path / "other.db"
+    first = open_store(path)
+    first.create_run("p", ["old"], time.time(), status=FINISHED)
+    _make_db(other, names=("new",))
+    os.replace(other, path)
+    second = open_store(path)
+    assert second is not first and [info.name for info in second.list_runs()] == ["new"]
+    assert store_for(path, write=False) is second
+    # A holder of the old store hears that its file is gone rather than writing where nobody reads.
+    with pytest.raises(StoreError, match="t.db was deleted or replaced after this process opened it"):
+        first.create_run("p", ["lost"], time.time(), status=FINISHED)
+    assert [info.name for info in second.list_runs()] == ["new"]
+
+
+def test_a_store_whose_file_is_deleted_refuses_to_write_into_the_void(tmp_path):
+    path = tmp_path / ".tracker" / "tracker.db"
+    store = open_store(path)
+    run_id, _ = store.create_run("p", ["a"], time.time(), status=RUNNING)
+    shutil.rmtree(path.parent)
+    with pytest.raises(StoreError, match="deleted or replaced"):
+        store.set_params(run_id, {"lr": 0.1})
+    assert not path.parent.exists()
+
+
+def test_closing_one_handle_never_breaks_another(tmp_path):
+    path = tmp_path / "t.db"
+    shared = open_store(path)
+    shared.create_run("p", ["a"], time.time(), status=FINISHED)
+    open_store(path).close()  # the process's shared store: closing it does nothing
+    assert [info.name for info in shared.list_runs()] == ["a"]
+    private = Store(path)
+    private.close()  # a private store owns its connection
+    with pytest.raises(Exception, match="closed"):
+        private.list_runs()
+    assert [info.name for info in open_store(path).list_runs()] == ["a"]
+
+
+def test_checkpoint_copies_the_log_into_the_database_file(tmp_path):
+    path = tmp_path / "t.db"
+    store = open_store(path)
+    run_id, _ = store.create_run("p", ["a"], time.time(), status=RUNNING)
+    store.end_run(run_id, FINISHED, time.time())
+    shutil.copy(path, tmp_path / "before.db")
+    assert store.checkpoint()
+    shutil.copy(path, tmp_path / "after.db")
+    assert Store(tmp_path / "after.db", read_only=True).get_run(run_id).status == FINISHED
+    with pytest.raises(NotADatabase):  # without the checkpoint the file alone lacked even the tables
+        Store(tmp_path / "before.db", read_only=True)
+    assert not Store(tmp_path / "t.db", read_only=True).checkpoint()  # a reader never writes
+
+
+def test_a_read_only_store_refuses_writes(tmp_path):
+    path = tmp_path / "t.db"
+    _make_db(path)
+    store = Store(path, read_only=True)
+    with pytest.raises(StoreError, match="opened for reading only"):
+        store.create_run("p", ["x"], time.time(), status=RUNNING)
+    assert [info.name for info in store.list_runs()] == ["beta", "alpha"]
+    store.close()

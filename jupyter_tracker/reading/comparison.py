@@ -40,12 +40,13 @@ def compare(
 ) -> Comparison:
     """Compare runs given by id, name or uuid, or every run matching project/tags/status/folder (newest first;
     `last=N` keeps the N newest). `metrics` limits the metric columns. In a notebook it shows a widget."""
-    store = store_for(db)
+    store = store_for(db, write=False)
     if runs is not None:
         refs = [runs] if isinstance(runs, int | str) else list(runs)
         found = {store.find_run(ref, project).id for ref in refs}
-        infos = store.list_runs(project=project, status=status, tags=tags or None, folder=folder, ids=found)
-        infos = infos[:last] if last else infos
+        infos = store.list_runs(
+            project=project, status=status, tags=tags or None, folder=folder, ids=found, limit=last
+        )
     else:
         infos = store.list_runs(project=project, status=status, tags=tags or None, folder=folder, limit=last)
     wanted = [metrics] if isinstance(metrics, str) else (list(metrics) if metrics else None)

@@ -16,6 +16,7 @@ from .. import config
 from ..errors import InvalidArgument, RunNotFound
 from ..frames import DataFrame, epoch_to_datetime
 from ..models import SYSTEM_PREFIX, RunInfo
+from ..store import Store
 from ..tracking import context
 from ..tracking.artifacts import PICKLE_MIME, load_stored
 from ..tracking.run import Run
@@ -58,8 +59,14 @@ class Experiment:
         db: DbArg = None,
     ):
         self.project, self.folder, self.tags = project, folder, tags
-        self._store = store_for(db)
+        # Resolved now (as the configuration stands), opened per use: reads open the file read-only
+        # (there may be no database yet when the experiment is only about to record a run).
+        self._db: DbArg = db if isinstance(db, Store) else config.db_path(db)
         self.run: Run | None = None
+
+    @property
+    def _store(self) -> Store:
+        return store_for(self._db, write=False)
 
     # -- selecting runs -----------------------------------------------------------------------------
     def _infos(self) -> list[RunInfo]:
@@ -222,7 +229,7 @@ class Experiment:
 
     # -- recording a run ------------------------------------------------------------------------------
     def __enter__(self) -> Experiment:
-        self.run = start_run(project=self.project, folder=self.folder, tags=self.tags, db=self._store)
+        self.run = start_run(project=self.project, folder=self.folder, tags=self.tags, db=self._db)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:

@@ -36,15 +36,20 @@ class RunRecord:
     params = property(lambda self: dict(self.info.params), doc="The run's parameters as a dict.")
     tags = property(lambda self: list(self.info.tags), doc="The run's tags, sorted.")
 
-    def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False) -> DataFrame:
-        """Long DataFrame with columns key, step, value, time (a UTC datetime); system/ keys with system=True."""
+    def metrics(
+        self,
+        keys: Iterable[str] | str | None = None,
+        *,
+        steps: range | Iterable[int] | None = None,
+        system: bool = False,
+    ) -> DataFrame:
+        """Long DataFrame with columns key, step, value, time (a UTC datetime); system/ keys with system=True.
+        `keys` and `steps` (a range or a list of steps) keep only those points (filtered in the database)."""
 
         keys = [keys] if isinstance(keys, str) else keys
-        frame = self._store.metrics_frame(self.id, keys).drop(columns="run")
-        if keys is None and not system:
-            frame = frame[~frame["key"].str.startswith(SYSTEM_PREFIX)]
+        frame = self._store.metrics_frame(self.id, keys, steps=steps, system=system).drop(columns="run")
         frame["time"] = epoch_to_datetime(frame["time"])
-        return frame.reset_index(drop=True)
+        return frame
 
     def events(self) -> DataFrame:
         """DataFrame of the run's events: time, level, message, extra."""
@@ -124,7 +129,7 @@ class RunRecord:
 
 def load_run(ref: int | str, *, project: str | None = None, db: DbArg = None) -> RunRecord:
     """A stored run by id, uuid or name (the newest of that name, within `project` when given)."""
-    store = store_for(db)
+    store = store_for(db, write=False)
     return RunRecord(store, store.find_run(ref, project).id)
 
 
@@ -151,7 +156,7 @@ def runs(
 ) -> DataFrame:
     """One row per run, newest first: id, name, project, status, started, duration, tags,
     `params.<key>` columns and the last value of each metric as `metrics.<key>`."""
-    store = store_for(db)
+    store = store_for(db, write=False)
     infos = store.list_runs(project=project, status=status, tags=tags, folder=folder, limit=limit)
     return runs_frame(store, infos)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,26 +51,33 @@ class TrackerHandler(APIHandler):
             )
         return path, path.relative_to(root).as_posix()
 
-    def open_db(self) -> Store:
+    async def reading(self, function: Callable[[Store], Any]) -> Any:
+        """Open the database of `?db=` for reading (never creating or changing it) and call
+        `function(store)`, both in a worker thread; errors as in `blocking`."""
         path, relative = self.db_path()
-        if not path.is_file():
-            raise web.HTTPError(404, f"no database at {relative}")
-        return open_store(path, judge_running=judge_running)
+
+        def work() -> Any:
+            if not path.exists():
+                raise web.HTTPError(404, f"no database at {relative}")
+            return function(open_store(path, write=False, judge_running=judge_running))
+
+        return await self.blocking(work)
 
     async def blocking(self, function: Callable[[], Any]) -> Any:
-        """Run `function` in a worker thread, turning tracker errors into HTTP errors with their message."""
+        """Run `function` in a worker thread, turning tracker errors into HTTP errors with their message
+        (paths in it relative to the server root: clients never see where the server's files are)."""
         try:
             return await IOLoop.current().run_in_executor(None, function)
-        except RunNotFound as exc:
-            raise web.HTTPError(404, str(exc)) from None
-        except InvalidArgument as exc:
-            raise web.HTTPError(400, str(exc)) from None
-        except SchemaTooNew as exc:
-            raise web.HTTPError(409, str(exc)) from None
-        except StoreError as exc:
-            raise web.HTTPError(400, str(exc)) from None
         except TrackerError as exc:
-            raise web.HTTPError(500, str(exc)) from None
+            raise web.HTTPError(http_status(exc), self.relative(str(exc))) from None
+
+    def relative(self, message: str) -> str:
+        """`message` with the server root taken off the paths in it."""
+        root = str(self.server_root())
+        if root == os.sep:
+            return message
+        message = message.replace(root + os.sep, "")
+        return re.sub(re.escape(root) + r"(?![^\s'\"(),:;])", ".", message)  # the root itself, named alone
 
     def float_argument(self, name: str) -> float | None:
         raw = self.get_query_argument(name, "").strip()
@@ -135,15 +143,15 @@ class RunsHandler(TrackerHandler):
             now = time.time()  # taken before reading: the next `since` misses nothing written meanwhile
             reply = {
                 "db": relative,
-                "exists": path.is_file(),
+                "exists": path.exists(),
                 "now": now,
                 "full": since is None,
                 "runs": [],
                 "ids": [],
             }
-            if not reply["exists"]:
+            if not reply["exists"]:  # a folder or a non-database exists: opening it says what is wrong
                 return reply
-            store = open_store(path, judge_running=judge_running)
+            store = open_store(path, write=False, judge_running=judge_running)
             runs = store.list_runs(project=project, status=statuses or None, tags=tags or None)
             if terms:
                 runs = [run for run in runs if matches_text(run, terms)]
@@ -156,6 +164,17 @@ class RunsHandler(TrackerHandler):
             return reply
 
         self.finish_json(await self.blocking(work))
+
+
+def http_status(exc: TrackerError) -> int:
+    """The HTTP status of a tracker error: a file that cannot be read as a database is the request's fault."""
+    if isinstance(exc, RunNotFound):
+        return 404
+    if isinstance(exc, SchemaTooNew):
+        return 409
+    if isinstance(exc, InvalidArgument | StoreError):
+        return 400
+    return 500
 
 
 def changed_since(run, since: float, now: float) -> bool:
@@ -172,14 +191,12 @@ class RunHandler(TrackerHandler):
 
     @web.authenticated
     async def get(self, ref: str) -> None:
-        store = self.open_db()
-
-        def work() -> dict:
+        def work(store: Store) -> dict:
             run = store.find_run(ref)
             summary = store.summaries([run.id]).get(run.id, {})
             return run_detail(run, summary, store.events(run.id)[-MAX_EVENTS:])
 
-        self.finish_json(await self.blocking(work))
+        self.finish_json(await self.reading(work))
 
 
 class MetricsHandler(TrackerHandler):
@@ -187,11 +204,10 @@ class MetricsHandler(TrackerHandler):
 
     @web.authenticated
     async def get(self, ref: str) -> None:
-        store = self.open_db()
         keys = self.list_argument("keys") or None
         max_points = self.int_argument("max_points", DEFAULT_MAX_POINTS, 4, 1_000_000)
 
-        def work() -> dict:
+        def work(store: Store) -> dict:
             run = store.find_run(ref)
             return {
                 "run": run.id,
@@ -199,7 +215,7 @@ class MetricsHandler(TrackerHandler):
                 "series": series(store.points(run.id, keys), max_points),
             }
 
-        self.finish_json(await self.blocking(work))
+        self.finish_json(await self.reading(work))
 
 
 class CardHandler(TrackerHandler):
@@ -207,13 +223,12 @@ class CardHandler(TrackerHandler):
 
     @web.authenticated
     async def get(self, ref: str) -> None:
-        store = self.open_db()
         from ..cards import run_card_html  # on first use: it loads Altair and vl-convert
 
-        def work() -> str:
+        def work(store: Store) -> str:
             return self.render(run_card_html, store, store.find_run(ref).id)
 
-        self.finish_html(await self.blocking(work))
+        self.finish_html(await self.reading(work))
 
 
 class CompareHandler(TrackerHandler):
@@ -225,16 +240,15 @@ class CompareHandler(TrackerHandler):
         if not all(part.isdigit() for part in parts) or len(set(parts)) < 2:
             raise web.HTTPError(400, "ids must list at least two run ids, e.g. ids=3,4")
         ids = list(dict.fromkeys(int(part) for part in parts))
-        store = self.open_db()
         from ..cards import comparison_html
 
-        def work() -> str:
+        def work(store: Store) -> str:
             missing = sorted(set(ids) - {run.id for run in store.list_runs(ids=ids)})
             if missing:
                 raise RunNotFound(f"no run with id {', '.join(map(str, missing))} in {store.path.name}")
             return self.render(comparison_html, store, ids)
 
-        self.finish_html(await self.blocking(work))
+        self.finish_html(await self.reading(work))
 
 
 def setup_handlers(web_app) -> None:

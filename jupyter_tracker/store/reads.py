@@ -8,11 +8,25 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..errors import InvalidArgument, RunNotFound
-from ..models import ARTIFACT_COLUMNS, RUNNING, STATUSES, RunInfo
+from ..models import ARTIFACT_COLUMNS, CRASHED, RUNNING, STATUSES, SYSTEM_PREFIX, RunInfo
 from .connection import Connection, chunks, placeholders
 from .schema import RUN_FIELDS as _RUN_FIELDS
 
 _RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
+
+
+def _points_filter(run: int, key_ids: list[int], steps) -> tuple[str, list]:
+    """WHERE clause (and its parameters) for one run's points of `key_ids`, at `steps` when given,
+    ordered as points() orders them."""
+    where = f"run = ? AND key IN ({placeholders(key_ids)})"
+    args: list = [run, *key_ids]
+    if isinstance(steps, range) and steps.step == 1:
+        where += " AND step >= ? AND step < ?"
+        args += [steps.start, steps.stop]
+    elif steps is not None:
+        where += " AND step IN (SELECT value FROM json_each(?))"
+        args.append(json.dumps([int(step) for step in steps]))
+    return where + " ORDER BY key, step, time", args
 
 
 def _nan(value):
@@ -29,11 +43,31 @@ class Reads:
     judge_running: Callable[[dict], str] | None = None
 
     # -- runs ---------------------------------------------------------------------------------
-    def _run_infos(self, where: str = "", args: Sequence = (), order: str = "id") -> list[RunInfo]:
-        rows = self.db.query(f"{_RUN_SELECT} {where} ORDER BY {order}", args)
-        if not rows:
-            return []
-        ids = [row[0] for row in rows]
+    def _run_infos(
+        self, where: str = "", args: Sequence = (), order: str = "id", keep: Callable | None = None,
+        limit: int | None = None,
+    ) -> list[RunInfo]:  # fmt: skip
+        """The runs of `where` in `order`, statuses judged; only those `keep(status)` accepts (all when
+        None), at most `limit` of them. The limit is in the SQL; rows that `keep` drops are made up for by
+        reading on (they are rare: runs stored as running that read as crashed, or the reverse)."""
+        records: list[dict] = []
+        offset = 0
+        while True:
+            page = f" LIMIT {int(limit) - len(records):d} OFFSET {offset:d}" if limit else ""
+            rows = self.db.query(f"{_RUN_SELECT} {where} ORDER BY {order}{page}", args)
+            offset += len(rows)
+            for row in rows:
+                record = dict(zip(_RUN_FIELDS, row, strict=True))
+                if record["status"] == RUNNING and self.judge_running is not None:
+                    record["status"] = self.judge_running(record)
+                if keep is None or keep(record["status"]):
+                    records.append(record)
+            if not limit or not rows or len(records) >= limit:
+                break
+        return self._with_params_and_tags(records)
+
+    def _with_params_and_tags(self, records: list[dict]) -> list[RunInfo]:
+        ids = [record["id"] for record in records]
         params: dict[int, dict] = {i: {} for i in ids}
         tags: dict[int, list] = {i: [] for i in ids}
         # Chunked: SQLite limits the number of bound parameters.
@@ -48,13 +82,10 @@ class Reads:
             ):
                 tags[run].append(tag)
         infos = []
-        for row in rows:
-            record = dict(zip(_RUN_FIELDS, row, strict=True))
+        for record in records:
             record["metadata"] = json.loads(record["metadata"])
             record["environment"] = json.loads(record["environment"])
             record["git_dirty"] = None if record["git_dirty"] is None else bool(record["git_dirty"])
-            if record["status"] == RUNNING and self.judge_running is not None:
-                record["status"] = self.judge_running(record)
             infos.append(
                 RunInfo(**record, params=params[record["id"]], tags=tuple(sorted(tags[record["id"]])))
             )
@@ -114,8 +145,7 @@ class Reads:
             ids = [int(i) for i in ids]
             clauses.append(f"id IN ({placeholders(ids)})" if ids else "0")
             args += ids
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        infos = self._run_infos(where, args, order="created DESC, id DESC")
+        keep = None
         if status is not None:
             wanted = {status} if isinstance(status, str) else set(status)
             unknown = sorted(wanted - set(STATUSES))
@@ -123,8 +153,13 @@ class Reads:
                 raise InvalidArgument(
                     f"unknown status {', '.join(unknown)}; the statuses are {', '.join(STATUSES)}"
                 )
-            infos = [info for info in infos if info.status in wanted]
-        return infos[:limit] if limit else infos
+            # A run stored as running may read as crashed (judge_running): both are looked for as stored.
+            stored = wanted | ({RUNNING} if wanted & {RUNNING, CRASHED} else set())
+            clauses.append(f"status IN ({placeholders(sorted(stored))})")
+            args += sorted(stored)
+            keep = wanted.__contains__
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._run_infos(where, args, order="created DESC, id DESC", keep=keep, limit=limit)
 
     def projects(self) -> list[str]:
         return [row[0] for row in self.db.query("SELECT DISTINCT project FROM runs ORDER BY project")]
@@ -159,15 +194,48 @@ class Reads:
         )
         return [value for (value,) in reversed(rows)]
 
-    def metrics_frame(self, run_ids: int | Iterable[int], keys: Iterable[str] | None = None):
-        """Long DataFrame: run, key, step, value, time (seconds since the epoch)."""
+    def metrics_frame(
+        self,
+        run_ids: int | Iterable[int],
+        keys: Iterable[str] | None = None,
+        *,
+        steps: range | Iterable[int] | None = None,
+        system: bool = True,
+    ):
+        """Long DataFrame: run, key, step, value, time (seconds since the epoch), ordered by run, key id,
+        step and time. `keys`, `steps` (a range or steps) and `system=False` (no system/ keys, when `keys`
+        is None) are filtered in SQL; the columns are filled batch by batch, never as one list of rows."""
+        import numpy as np
         import pandas as pd
 
-        ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
-        rows = [(run, *point) for run in ids for point in self.points(run, keys)]
-        frame = pd.DataFrame.from_records(rows, columns=["run", "key", "step", "value", "time"])
-        return frame.astype(
-            {"run": "int64", "key": "object", "step": "int64", "value": "float64", "time": "float64"}
+        ids = [run_ids] if isinstance(run_ids, int) else [int(i) for i in run_ids]
+        columns: dict[str, list] = {"run": [], "key": [], "step": [], "value": [], "time": []}
+        for run in ids:
+            names = self.metric_keys(run)  # name -> id, few
+            if keys is not None:
+                wanted = set(keys)
+                names = {name: i for name, i in names.items() if name in wanted}
+            elif not system:
+                names = {name: i for name, i in names.items() if not name.startswith(SYSTEM_PREFIX)}
+            if not names:
+                continue
+            by_id = np.empty(max(names.values()) + 1, dtype=object)
+            for name, i in names.items():
+                by_id[i] = name
+            where, args = _points_filter(run, sorted(names.values()), steps)
+            for batch in self.db.batches(f"SELECT key, step, value, time FROM metrics WHERE {where}", args):
+                key, step, value, at = zip(*batch, strict=True)
+                columns["run"].append(np.full(len(batch), run, dtype=np.int64))
+                columns["key"].append(by_id[np.fromiter(key, dtype=np.int64, count=len(batch))])
+                columns["step"].append(np.fromiter(step, dtype=np.int64, count=len(batch)))
+                columns["value"].append(np.array(value, dtype=np.float64))  # NULL (NaN) -> nan
+                columns["time"].append(np.fromiter(at, dtype=np.float64, count=len(batch)))
+        dtypes = {"run": np.int64, "key": object, "step": np.int64, "value": np.float64, "time": np.float64}
+        return pd.DataFrame(
+            {  # a Series with its dtype: pandas would otherwise make the names a str column (a copy)
+                name: pd.Series(np.concatenate(parts) if parts else [], dtype=dtypes[name], copy=False)
+                for name, parts in columns.items()
+            }
         )
 
     def summaries(self, run_ids: Iterable[int]) -> dict[int, dict[str, dict]]:

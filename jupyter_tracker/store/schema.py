@@ -1,10 +1,15 @@
 """The database schema as an ordered list of migrations (sqlite-utils Migrations).
 
 PRAGMA user_version mirrors the number of migrations applied, so the common case, an up-to-date file,
-is checked with one pragma and no sqlite-utils import.
+is checked with one pragma and no sqlite-utils import. A new database gets the current schema as plain
+CREATE statements (create_current): sqlite-utils (which imports pandas and numpy when they are installed)
+is imported only to upgrade a file written by an older schema.
 """
 
 from __future__ import annotations
+
+import datetime
+import sqlite3
 
 MIGRATION_SET = "jupyter-tracker"
 
@@ -106,6 +111,36 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m002_run_extras_alert_times", _V2),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# sqlite-utils' record of applied migrations, exactly as its Migrations.ensure_migrations_table() makes it,
+# so that a database created by create_current() is upgraded by build_migrations() like any other.
+MIGRATIONS_TABLE = [
+    """CREATE TABLE "_sqlite_migrations" (
+   "id" INTEGER PRIMARY KEY,
+   "migration_set" TEXT,
+   "name" TEXT,
+   "applied_at" TEXT
+)""",
+    """CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"
+    ON "_sqlite_migrations" ("migration_set", "name")""",
+]
+
+
+def create_current(conn: sqlite3.Connection) -> None:
+    """Create every table of the current schema in an empty database (inside the caller's transaction),
+    recording each migration as applied and setting user_version; no sqlite-utils involved."""
+    for statement in MIGRATIONS_TABLE:
+        conn.execute(statement)
+    for name, statements in MIGRATIONS:
+        for statement in statements:
+            conn.execute(statement)
+        applied_at = str(datetime.datetime.now(datetime.timezone.utc))
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            (MIGRATION_SET, name, applied_at),
+        )
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
 
 
 def build_migrations():

@@ -7,6 +7,7 @@ import sqlite3
 import uuid as uuid_module
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 from ..errors import InvalidArgument
 from ..models import ARTIFACT_COLUMNS
@@ -19,12 +20,21 @@ _JSON_COLUMNS = frozenset({"metadata", "environment"})
 
 INSERT_POINT = "INSERT OR REPLACE INTO metrics (run, key, step, time, value) VALUES (?, ?, ?, ?, ?)"
 INSERT_EVENT = "INSERT INTO events (run, time, level, message, extra) VALUES (?, ?, ?, ?, ?)"
+PUT_PARAM = (
+    "INSERT INTO params (run, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value"
+)
 INSERT_KEY = "INSERT OR IGNORE INTO metric_keys (run, id, name) VALUES (?, ?, ?)"
 
 
 def dumps(value) -> str:
     """JSON that keeps NaN and infinities (Python's json reads them back)."""
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _insert_params_and_tags(conn: sqlite3.Connection, run_id: int, params: dict, tags: Iterable[str]) -> None:
+    conn.executemany(PUT_PARAM, [(run_id, str(k), dumps(v)) for k, v in params.items()])
+    conn.executemany("INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags])
 
 
 def _run_values(fields: dict) -> dict:
@@ -41,9 +51,18 @@ class Writes:
     path: Path
 
     def create_run(
-        self, project: str, names: Iterable[str], created: float, *, uuid: str | None = None, **fields
+        self,
+        project: str,
+        names: Iterable[str],
+        created: float,
+        *,
+        uuid: str | None = None,
+        params: dict | None = None,
+        tags: Iterable[str] = (),
+        **fields: Any,
     ) -> tuple[int, str]:
-        """Insert a run under the first of `names` that is free in `project`; returns (id, name).
+        """Insert a run under the first of `names` that is free in `project`, with its params and tags, in
+        one transaction; returns (id, name).
 
         `uuid` keeps a given identity (an imported run); a run with that uuid already there is an error."""
         values = _run_values(fields)
@@ -59,8 +78,24 @@ class Writes:
                     if uuid and "runs.uuid" in str(exc):
                         raise InvalidArgument(f"a run with uuid {uuid} is already in {self.path}") from None
                     continue
-                return cursor.lastrowid, name
+                run_id = cast(int, cursor.lastrowid)
+                _insert_params_and_tags(conn, run_id, params or {}, tags)
+                return run_id, name
         raise InvalidArgument(f"no free run name in project {project!r}")
+
+    def reopen_run(
+        self, run_id: int, fields: dict, *, metadata: dict, params: dict, tags: Iterable[str]
+    ) -> None:
+        """Mark a stored run running again with `fields`, merged metadata, params and tags: one transaction."""
+        values = _run_values(fields)
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
+            if metadata:
+                (current,) = conn.execute("SELECT metadata FROM runs WHERE id = ?", (run_id,)).fetchone()
+                merged = {**json.loads(current), **metadata}
+                conn.execute("UPDATE runs SET metadata = ? WHERE id = ?", (dumps(merged), run_id))
+            _insert_params_and_tags(conn, run_id, params, tags)
 
     def update_run(self, run_id: int, **fields) -> None:
         values = _run_values(fields)
@@ -80,13 +115,8 @@ class Writes:
         return merged
 
     def set_params(self, run_id: int, params: dict) -> None:
-        rows = [(run_id, str(k), dumps(v)) for k, v in params.items()]
         with self.db.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO params (run, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value",
-                rows,
-            )
+            _insert_params_and_tags(conn, run_id, params, ())
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         with self.db.transaction() as conn:
@@ -105,9 +135,12 @@ class Writes:
         points: Sequence[tuple],
         events: Sequence[tuple],
         heartbeat: float,
+        *,
+        timeout: float | None = None,
     ) -> None:
-        """One transaction: new metric keys (run, id, name), points (run, key, step, time, value), events."""
-        with self.db.transaction() as conn:
+        """One transaction: new metric keys (run, id, name), points (run, key, step, time, value), events;
+        waiting at most `timeout` seconds for the write lock."""
+        with self.db.transaction(timeout) as conn:
             if keys:
                 conn.executemany(INSERT_KEY, keys)
             if points:
@@ -116,9 +149,18 @@ class Writes:
                 conn.executemany(INSERT_EVENT, events)
             conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (heartbeat, run_id))
 
-    def end_run(self, run_id: int, status: str, ended: float, error: str | None = None) -> None:
-        """Mark the run ended and store per-key summaries, so listings never scan the points."""
-        with self.db.transaction() as conn:
+    def end_run(
+        self,
+        run_id: int,
+        status: str,
+        ended: float,
+        error: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Mark the run ended and store per-key summaries, so listings never scan the points (waiting at most
+        `timeout` seconds for the write lock)."""
+        with self.db.transaction(timeout) as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, ended = ?, heartbeat = ?, error = ? WHERE id = ?",
                 (status, ended, ended, error, run_id),

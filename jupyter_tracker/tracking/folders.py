@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from ..frames import DataFrame
 from ..store import Store
 from .stores import DbArg, store_for
-from .validation import check_param, normalize_folder, normalize_tags
+from .validation import clean_params, normalize_folder, normalize_tags
 
 
 def describe_folder(
@@ -23,13 +23,12 @@ def describe_folder(
 ) -> dict:
     """set_folder_details() on a given Store (a run describes its own folder through this)."""
     folder = normalize_folder(path)
-    for key, value in (metadata or {}).items():
-        check_param(key, value)
+    metadata = clean_params(metadata or {}, "metadata field")
     tags = normalize_tags([tags]) if tags else []
     return store.set_folder(
         folder,
         description=None if description is None else str(description),
-        metadata=dict(metadata or {}),
+        metadata=metadata,
         tags=tags,
     )
 
@@ -53,5 +52,5 @@ def folders(*, db: DbArg = None) -> DataFrame:
     description, tags, metadata, runs (counting sub-folders)."""
     import pandas as pd
 
-    rows = store_for(db).folder_rows()
+    rows = store_for(db, write=False).folder_rows()
     return pd.DataFrame.from_records(rows, columns=["path", "description", "tags", "metadata", "runs"])

@@ -16,6 +16,7 @@ import psutil
 from .. import config
 from ..models import CRASHED, RUNNING, STALE_AFTER_SECONDS
 from ..store import Store, open_store
+from . import active
 
 HOST = socket.gethostname()
 
@@ -23,11 +24,29 @@ HOST = socket.gethostname()
 DbArg: TypeAlias = "str | os.PathLike | Store | None"
 
 
-def store_for(db: DbArg = None) -> Store:
-    """The Store of `db` (a path, or a Store), or of the configured database."""
+def store_for(db: DbArg = None, *, write: bool = True) -> Store:
+    """The Store of `db` (a path, or a Store), or of the configured database.
+
+    Every read API passes `write=False`: the file must then exist and be a jupyter-tracker database, and
+    it is opened read-only (never created, migrated or switched to WAL) unless this process already writes
+    it. `write=True` (starting, resuming or importing runs, folder details, deleting) creates and migrates."""
     if isinstance(db, Store):
+        if write and db.read_only and db.shared:  # e.g. load_run(...).store handed to start_run
+            return open_store(db.path, write=True, judge_running=judge_running)
         return db
-    return open_store(config.db_path(db), judge_running=judge_running)
+    return open_store(config.db_path(db), write=write, judge_running=judge_running)
+
+
+def checkpoint_if_idle(store: Store) -> bool:
+    """After a run ends: when no other run of this process is open on `store`, copy the write-ahead log
+    into the database file, so that the file alone (copied or mailed without its -wal) holds every ended
+    run. Never waits for other processes and never raises; True when the file holds everything."""
+    if any(run.store is store for run in active.open_runs()):
+        return False
+    try:
+        return store.checkpoint()
+    except Exception:  # a checkpoint only tidies up: the log keeps the data either way
+        return False
 
 
 def judge_running(row: dict, *, now: float | None = None) -> str:
