@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, InvalidMetric
 from ..jsonsafe import unfree, unnumber
 from ..models import ENDED_STATUSES, INTERRUPTED
 from ..reading.query import RunRecord
 from ..store import dumps
 from ..tracking import names
 from ..tracking.stores import DbArg, store_for
+from ..tracking.validation import MAX_STEP, as_float, as_step, parse_timestamp, utf8
 from .card import COMPARISON_SCHEMA, RUN_SCHEMA, VERSION, stored_columns
 
 SCHEMA_FILES = {RUN_SCHEMA: "run-card.schema.json", COMPARISON_SCHEMA: "comparison-card.schema.json"}
@@ -94,7 +96,8 @@ def import_card(card_or_path: dict | str | os.PathLike, db: DbArg = None) -> Run
     """
     card = load_card(card_or_path)
     _check(card)
-    store = store_for(db)
+    _check_values(card)
+    store = store_for(db, write=True)
     run, timing = card["run"], card["timing"]
     run_id, _ = store.create_run(
         run["project"],
@@ -113,6 +116,36 @@ def import_card(card_or_path: dict | str | os.PathLike, db: DbArg = None) -> Run
         store.delete_run(run_id)
         raise
     return RunRecord(store, run_id)
+
+
+def _check_values(card: dict) -> None:
+    """Refuse, before anything is written, what the store cannot hold: steps beyond SQLite's int64, times
+    that are not finite, values beyond float64, text that is not UTF-8; the message names the run and key."""
+    run = f"run {card['run'].get('name')!r}"
+    where = run
+    try:
+        for field in ("created", "started", "heartbeat", "ended"):
+            where = f"{run}, timing.{field}"
+            if card["timing"].get(field) is not None:
+                parse_timestamp(unnumber(card["timing"][field]))
+        for series in card["metrics"]["series"] + card["system"]["series"]:
+            where = f"{run}, metric {series['key']!r}"
+            utf8(series["key"], "metric key")
+            for step in series["step"]:
+                if type(step) is not int or not 0 <= step <= MAX_STEP:
+                    as_step(step)
+            for when in series["time"]:
+                if type(when) is not float or not math.isfinite(when):
+                    parse_timestamp(unnumber(when))
+            for value in series["value"]:
+                if type(value) is not float:
+                    as_float(series["key"], unnumber(value))
+        for number, event in enumerate(card["events"]):
+            where = f"{run}, event {number}"
+            parse_timestamp(unnumber(event["time"]))
+            utf8(event["message"], "message")
+    except (InvalidArgument, InvalidMetric) as exc:
+        raise InvalidArgument(f"cannot import {where}: {exc}") from None
 
 
 def _fill(store, run_id: int, card: dict) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 
 from ..errors import InvalidParam
-from .validation import check_param
+from .validation import clean_params
 
 # Columns of experiment data() that a field may not shadow.
 RESERVED = frozenset({"experiment", "run", "step", "event", "key", "value", "dt", "node", "userid"})
@@ -28,8 +28,8 @@ class Extras:
 
     def add(self, step: int, fields: Mapping[str, object]) -> dict:
         """Merge `fields` (JSON values) in at `step`; returns all fields now in force."""
-        for key, value in fields.items():
-            check_param(key, value)
+        fields = clean_params(fields, "log_extra field")  # numpy values become plain ones
+        for key in fields:
             if key in RESERVED:
                 raise InvalidParam(f"log_extra field {key!r} would hide the data() column of that name")
         self.fields = {**self.fields, **fields}

@@ -1,30 +1,62 @@
-"""Checking and normalising what users hand to a run: metric keys and values, steps, params, tags, folders,
-timestamps. Pure functions, no I/O."""
+"""Checking and normalising what users hand to a run: metric keys and values, steps, times, params, tags,
+events, folders. Pure functions, no I/O.
+
+This is the door: whatever the writer thread could not store (a step beyond SQLite's int64, a NaN time, text
+that is not UTF-8, an object JSON cannot spell) is refused here, in the caller's thread, naming the key.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+import numbers
+import sys
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import SupportsInt, cast
 
 from ..errors import InvalidArgument, InvalidMetric, InvalidParam
 
 MAX_KEY_LENGTH = 250
+MAX_STEP = 2**63 - 1  # SQLite's INTEGER is a signed 64-bit integer
 
 
+def show(value: object, limit: int = 60) -> str:
+    """repr(value), cut to about `limit` characters (a 5,000-digit int cannot even be printed)."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def utf8(text: str, what: str, error: type[Exception] = InvalidArgument) -> str:
+    """`text` when it encodes as UTF-8 (as SQLite stores it); else `error` naming `what` and the character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(
+            f"{what} {show(text)} cannot be stored: {exc.object[exc.start : exc.end]!r} at position "
+            f"{exc.start} is not valid UTF-8 text (a lone surrogate)"
+        ) from None
+    return text
+
+
+# -- metrics --------------------------------------------------------------------------------------------
 def check_key(key: object) -> None:
     if not isinstance(key, str) or not key:
-        raise InvalidMetric(f"metric keys must be non-empty strings, got {key!r}")
+        raise InvalidMetric(f"metric keys must be non-empty strings, got {show(key)}")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidMetric(f"metric key {key[:40]!r}... is {len(key)} characters; at most {MAX_KEY_LENGTH}")
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in key):
         raise InvalidMetric(f"metric key {key!r} contains a control character")
+    utf8(key, "metric key", InvalidMetric)
 
 
 def as_float(key: str, value: object) -> float:
-    """int, bool, numpy scalars and 0-d tensors (via .item()) become float; anything else is refused."""
+    """int, bool, numpy scalars and 0-d tensors (via .item()) become float; anything else is refused.
+
+    NaN and ±inf are kept; an int beyond float64's range is refused rather than turned into inf."""
     kind = type(value)
     if kind is not int and kind is not bool:
         item = getattr(value, "item", None)
@@ -42,59 +74,160 @@ def as_float(key: str, value: object) -> float:
     try:
         return float(value)
     except OverflowError:  # an int beyond float's range
-        return math.inf if value > 0 else -math.inf
+        raise InvalidMetric(
+            f"metric {key!r} got an integer of {int(value).bit_length()} bits, beyond float64's range "
+            "(about ±1.8e308): values are stored as 64-bit floats"
+        ) from None
 
 
 def as_step(step: object) -> int:
     try:
         whole = int(cast(SupportsInt, step))  # anything int() refuses raises TypeError or ValueError
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"step must be a whole number, got {step!r}") from None
-    if whole != step or whole < 0:
-        raise InvalidArgument(f"step must be a whole number >= 0, got {step!r}")
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float("inf")
+        raise InvalidArgument(f"step must be a whole number, got {show(step)}") from None
+    if whole != step or not 0 <= whole <= MAX_STEP:
+        raise InvalidArgument(
+            f"step must be a whole number >= 0 and at most 2**63-1 (SQLite's largest integer), got {show(step)}"
+        )
     return whole
 
 
-def check_param(key: object, value: object) -> None:
-    if not isinstance(key, str) or not key:
-        raise InvalidParam(f"parameter names must be non-empty strings, got {key!r}")
+def auto_step(step: int) -> int:
+    """The counter's next step, refused once it has passed 2**63-1 (only an explicit step=2**63-1 does that)."""
+    if step > MAX_STEP:
+        raise InvalidArgument(
+            "the automatic step would be 2**63, past SQLite's largest integer (a point was logged at "
+            "step=2**63-1): pass step= explicitly"
+        )
+    return step
+
+
+# -- times ----------------------------------------------------------------------------------------------
+def as_seconds(seconds: object) -> float:
+    """`time=`: seconds since the run started, a finite number."""
     try:
-        json.dumps(value, ensure_ascii=False)  # what the store will write (NaN and infinities allowed)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParam(f"parameter {key!r} cannot be stored: {exc}") from None
+        value = float(cast(float, seconds))
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidArgument(
+            f"time= must be a number of seconds since the run started, got {show(seconds)}"
+        ) from None
+    if not math.isfinite(value):
+        raise InvalidArgument(f"time= must be a finite number of seconds, got {show(seconds)}")
+    return value
 
 
+def point_time(seconds: object, timestamp: object, started: float) -> float:
+    """A point's epoch time from `time=` (seconds since `started`) or else `timestamp=`; both finite."""
+    if seconds is not None:
+        return started + as_seconds(seconds)
+    return parse_timestamp(timestamp)
+
+
+def parse_timestamp(value: object) -> float:
+    """Epoch seconds from a datetime, a finite number, or an ISO-8601 string (microseconds kept; naive = UTC)."""
+    if isinstance(value, numbers.Real):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+        if not math.isfinite(seconds):
+            raise InvalidArgument(f"timestamp must be a finite number of epoch seconds, got {show(value)}")
+        return seconds
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArgument(
+                f"timestamp {show(value)} is not ISO-8601 (e.g. 2026-01-31T12:00:00.123456)"
+            ) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    raise InvalidArgument(f"timestamp must be a datetime, a number or an ISO-8601 string, got {show(value)}")
+
+
+# -- params, metadata, event fields: JSON values ---------------------------------------------------------
+def _plain(value: object) -> object:
+    """json.dumps' `default`: NumPy scalars and arrays (and tensors) as Python values; anything else refused."""
+    tolist = getattr(value, "tolist", None)
+    if tolist is None or not hasattr(value, "dtype"):
+        raise TypeError(f"a {type(value).__module__}.{type(value).__qualname__} is not a JSON value")
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.floating) and value.dtype.itemsize < 8:
+        return float(str(value))  # np.float32(0.1) is 0.1, not 0.10000000149011612
+    plain = tolist()
+    if type(plain) is type(value):  # e.g. a long double: no Python value holds it
+        raise TypeError(f"a {type(value).__module__}.{type(value).__qualname__} has no JSON form")
+    return plain
+
+
+def json_text(value: object) -> str:
+    """JSON as the store writes it (NaN and infinities kept), NumPy values plain; raises ValueError or
+    TypeError (not JSON) or UnicodeEncodeError (not UTF-8)."""
+    text = json.dumps(value, ensure_ascii=False, default=_plain)
+    text.encode("utf-8")
+    return text
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return f"{exc.object[exc.start : exc.end]!r} is not valid UTF-8 text (a lone surrogate)"
+    return str(exc)
+
+
+def clean_params(values: Mapping, what: str = "parameter") -> dict:
+    """`values` as the store will hold them: names non-empty UTF-8 strings, values JSON (NumPy scalars become
+    Python numbers, arrays lists, tuples lists). Refused with InvalidParam naming the key."""
+    if not isinstance(values, Mapping):
+        raise InvalidParam(f"{what}s must be given as a dict, got {show(values)}")
+    clean = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidParam(f"{what} names must be non-empty strings, got {show(key)}")
+        utf8(key, f"{what} name", InvalidParam)
+        try:
+            clean[key] = json.loads(json_text(value))
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise InvalidParam(f"{what} {key!r} cannot be stored: {_reason(exc)}") from None
+    return clean
+
+
+def event_parts(message: object, extra: Mapping[str, object]) -> tuple[str, str]:
+    """An event's message text and its extra fields as JSON text, or InvalidArgument naming the field."""
+    text = utf8(str(message), "event message")
+    try:
+        return text, json_text(extra)
+    except (TypeError, ValueError):
+        pass
+    for key, value in extra.items():  # find the field to name
+        utf8(key, "event field name")
+        try:
+            json_text(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"event field {key!r} cannot be stored: {_reason(exc)}") from None
+    raise InvalidArgument(f"the fields of event {show(text)} cannot be stored")
+
+
+# -- tags and folders --------------------------------------------------------------------------------------
 def normalize_tags(tags: Iterable) -> list[str]:
     """Flatten strings, comma-separated strings and lists into a list of unique, stripped tags."""
     found: dict[str, None] = {}
     for item in tags:
-        parts = item.split(",") if isinstance(item, str) else normalize_tags(item)
-        found.update(dict.fromkeys(part.strip() for part in parts if part.strip()))
+        if isinstance(item, str):
+            parts = item.split(",")
+        elif isinstance(item, Iterable) and not isinstance(item, bytes | bytearray):
+            parts = normalize_tags(item)
+        else:
+            raise InvalidArgument(f"tags must be strings or lists of strings, got {show(item)}")
+        found.update(dict.fromkeys(utf8(part.strip(), "tag") for part in parts if part.strip()))
     return list(found)
 
 
 def normalize_folder(folder: str | None) -> str:
     if not folder:
         return "/"
-    parts = [p for p in str(folder).replace("\\", "/").split("/") if p]
+    parts = [p for p in utf8(str(folder), "folder").replace("\\", "/").split("/") if p]
     if any(p in (".", "..") for p in parts):
         raise InvalidArgument(f"folder {folder!r} may not contain '.' or '..'")
     return "/" + "/".join(parts)
-
-
-def parse_timestamp(value) -> float:
-    """Epoch seconds from a datetime, a number, or an ISO-8601 string (microseconds kept; naive = UTC)."""
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidArgument(
-                f"timestamp {value!r} is not ISO-8601 (e.g. 2026-01-31T12:00:00.123456)"
-            ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
-    raise InvalidArgument(f"timestamp must be a datetime, a number or an ISO-8601 string, got {value!r}")
