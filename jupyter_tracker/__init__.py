@@ -6,6 +6,7 @@ In Python: ``with jupyter_tracker.start_run(name="baseline", params={"lr": 0.01}
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,10 @@ from .version import __version__
 if TYPE_CHECKING:  # imported on first use (see _LAZY); named here for type checkers
     from .cards import import_card
     from .reading.comparison import compare
+
+# Messages go to the `jupyter_tracker` logger for programs that configure logging; without a handler of
+# theirs, nothing is printed (the writer's thread must stay silent: its output would land in another cell).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "CommandFailed",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
+
+from .errors import InvalidArgument
 
 DB_ENV = "TRACKER_DB"
 DEFAULT_DB = Path(".tracker") / "tracker.db"
@@ -12,21 +15,74 @@ DEFAULT_DB = Path(".tracker") / "tracker.db"
 # A file path argument: text or a path object.
 PathArg: TypeAlias = "str | os.PathLike"
 
+MIN_INTERVAL = 0.1
+# How long finish() waits for the last points to be written before it saves them to a recovery file.
+FINISH_TIMEOUT = 15.0
+
 _session: dict[str, object] = {}
 
 
 def configure(**settings: object) -> dict[str, object]:
-    """Set session-wide defaults (``db=...``); ``None`` removes one. Returns the current settings."""
-    for key, value in settings.items():
-        if key not in {"db", "project", "interval", "system"}:
-            from .errors import InvalidArgument
+    """Set session-wide defaults; ``None`` removes one. Returns the current settings.
 
-            raise InvalidArgument(f"unknown setting {key!r}: choose from db, project, interval, system")
+    db: the database file; project: the default project; interval: seconds between hardware samples
+    (at least 0.1); system: sample hardware (True/False); finish_timeout: seconds finish() waits for the
+    last points to be written before saving them to a recovery file (default 15)."""
+    checked = {key: _check(key, value) for key, value in settings.items()}  # all or nothing
+    for key, value in checked.items():
         if value is None:
             _session.pop(key, None)
         else:
             _session[key] = value
     return dict(_session)
+
+
+def _check(key: str, value: Any) -> Any:
+    if key not in _CHECKS:
+        raise InvalidArgument(f"unknown setting {key!r}: choose from {', '.join(_CHECKS)}")
+    return None if value is None else _CHECKS[key](value)
+
+
+def check_interval(interval: Any) -> float:
+    """The interval as a float of seconds; InvalidArgument if it is not a number of at least MIN_INTERVAL."""
+    if isinstance(interval, bool) or not isinstance(interval, int | float):
+        raise InvalidArgument(f"interval must be a number of seconds, not {type(interval).__name__}")
+    if not math.isfinite(interval) or interval < MIN_INTERVAL:
+        raise InvalidArgument(f"interval must be at least {MIN_INTERVAL} seconds (got {interval!r})")
+    return float(interval)
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise InvalidArgument(f"finish_timeout must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"system must be True or False, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"project must be a non-empty string, got {value!r}")
+    return value
+
+
+def _path(value: Any) -> PathArg:
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise InvalidArgument(f"db must be a file path, got {value!r}")
+    return value
+
+
+_CHECKS = {
+    "db": _path,
+    "project": _text,
+    "interval": check_interval,
+    "system": _flag,
+    "finish_timeout": _seconds,
+}
 
 
 def setting(key: str, default: object = None) -> object:

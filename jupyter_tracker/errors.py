@@ -51,3 +51,7 @@ class CommandFailed(TrackerError):
     """A command started with run.shell() exited with a non-zero status (or timed out)."""
 
     result: Any  # the command's ShellResult (tracking/envtrack.py), set before it is raised
+
+
+class StorageWarning(UserWarning):
+    """Some of what a run logged could not be stored; the message says how much and where it was saved."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from jupyter_tracker import config
@@ -14,3 +16,20 @@ def db(tmp_path, monkeypatch):
     config._session.clear()
     yield path
     config._session.clear()
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A private Store on a fresh database (closed at the end)."""
+    from jupyter_tracker.store import Store
+
+    store = Store(tmp_path / "t.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def run_id(store):
+    """A run stored as running in `store`, for tests that drive the writer themselves."""
+    now = time.time()
+    return store.create_run("p", ["r"], now, status="running", started=now, heartbeat=now)[0]

@@ -34,7 +34,7 @@ class Recording:
         self.error = error or sqlite3.OperationalError("database is locked")
         self.delay = 0.0
 
-    def write_batch(self, run_id, keys, points, events, heartbeat):
+    def write_batch(self, run_id, keys, points, events, heartbeat, **kwargs):
         self.threads.add(threading.current_thread().name)
         self.entered.set()
         assert self.gate.wait(WAIT * 3), "the test never opened the gate"
@@ -45,25 +45,11 @@ class Recording:
         if self.failures > 0:
             self.failures -= 1
             raise self.error
-        self.store.write_batch(run_id, keys, points, events, heartbeat)
+        self.store.write_batch(run_id, keys, points, events, heartbeat, **kwargs)
         call["ok"] = True
 
     def written(self) -> list[dict]:
         return [c for c in self.calls if c["ok"]]
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "writer.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def run_id(store):
-    now = time.time()
-    run_id, _ = store.create_run("p", ["w"], now, status="running", started=now, heartbeat=now)
-    return run_id
 
 
 @pytest.fixture

@@ -5,15 +5,22 @@ Everything else in hardware/ builds on these names; nothing here reads the machi
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from ..errors import InvalidArgument
+from ..config import MIN_INTERVAL, check_interval
 from ..models import SYSTEM_PREFIX
 
-__all__ = ["SYSTEM_PREFIX", "MetricInfo", "METRICS", "Probe", "check_interval", "key_pattern", "metric_info"]
+__all__ = [
+    "MIN_INTERVAL",
+    "SYSTEM_PREFIX",
+    "MetricInfo",
+    "METRICS",
+    "Probe",
+    "check_interval",
+    "key_pattern",
+    "metric_info",
+]
 
 CPU_PERCENT = "system/cpu/percent"
 CPU_CORE = "system/cpu/core{index}/percent"
@@ -75,7 +82,6 @@ METRICS: tuple[MetricInfo, ...] = (
     MetricInfo(GPU_PROC_MEM, "bytes", "GPU memory used by this process (only when NVML lists it)"),
 )
 
-MIN_INTERVAL = 0.1
 DEFAULT_INTERVAL = 1.0
 
 
@@ -92,15 +98,6 @@ def metric_info(key: str) -> MetricInfo | None:
         if pattern.match(key):
             return info
     return None
-
-
-def check_interval(interval: Any) -> float:
-    """The interval as a float of seconds; InvalidArgument if it is not a number of at least MIN_INTERVAL."""
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
-        raise InvalidArgument(f"interval must be a number of seconds, not {type(interval).__name__}")
-    if not math.isfinite(interval) or interval < MIN_INTERVAL:
-        raise InvalidArgument(f"interval must be at least {MIN_INTERVAL} seconds (got {interval!r})")
-    return float(interval)
 
 
 class Probe:

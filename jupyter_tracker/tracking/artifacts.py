@@ -202,6 +202,21 @@ class RunArtifacts:
     def __init__(self, run):
         self._run = run
 
+    def frame(self) -> DataFrame:
+        """DataFrame of the run's artifacts: name, category, path, size, sha256, mime, created."""
+        return artifact_frame(self._run.store, self._run.id)
+
+    def load(self, name: str, *, verify: bool = True) -> Any:
+        """An object saved with log_artifact() (unpickled), or the Path of a saved file.
+
+        Unpickling runs code: only load artifacts from sources you trust. The sha256 recorded at save time
+        is checked first (`verify=False` skips it)."""
+        return load_stored(self._run.store, self._run.id, name, verify=verify)
+
+    def restore(self, names: Iterable[str] | None = None) -> list:
+        """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved."""
+        return restore_stored(self._run.store, self._run.id, names)
+
     @contextmanager
     def writer(self, name: str, category: str, mime: str | None) -> Iterator[_Sink]:
         """Yield a file-like sink for artifact `name`; on success the file is moved in place and recorded."""

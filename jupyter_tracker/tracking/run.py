@@ -7,45 +7,35 @@ helpers the run holds (`run.files`, `run.alerting`, `run.env_tracking`, `run.ext
 
 from __future__ import annotations
 
+import logging
 import threading
 import time as time_module
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
+from typing import Any, cast
 
 from .. import config
-from ..errors import InvalidArgument, RunClosed
+from ..errors import InvalidArgument, RunClosed, StorageWarning
 from ..frames import DataFrame
 from ..models import FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
-from ..store import Store, dumps
-from . import active
+from ..store import Store, is_contention
+from . import active, validation
 from .alerts import RunAlerts
-from .artifacts import RunArtifacts, artifact_frame, load_stored, restore_stored
+from .artifacts import RunArtifacts
 from .envtrack import EnvTracking
 from .extras import Extras
 from .folders import describe_folder
-from .validation import as_float, as_step, check_key, check_param, normalize_tags, parse_timestamp
+from .forward import forward
+from .recovery import RecoveryFile, end_later, not_stored_message
+from .sampling import start_sampling
+from .stores import checkpoint_if_idle
+from .validation import MAX_STEP, as_float
 from .writer import BatchWriter
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-class forward(Generic[P, R]):  # noqa: N801 - used like a decorator-ish helper in class bodies
-    """`save = forward("files", RunArtifacts.save)`: `run.save(...)` is `run.files.save(...)`, with the
-    helper's own signature and docstring (it hands back the helper's bound method)."""
-
-    def __init__(self, helper: str, method: Callable[Concatenate[Any, P], R]):
-        self.helper, self.name, self.__doc__ = helper, method.__name__, method.__doc__
-
-    def __get__(self, run: Any, owner: type | None = None) -> Callable[P, R]:
-        if run is None:
-            return self  # type: ignore[return-value]
-        return getattr(getattr(run, self.helper), self.name)
+logger = logging.getLogger("jupyter_tracker")
 
 
 class Run:
@@ -75,12 +65,21 @@ class Run:
         self.alerting = RunAlerts(self)
         self.env_tracking = EnvTracking(self)
         self.extras = Extras(store, run_id)
-        self._writer = BatchWriter(store, run_id, on_flush=self._notify, on_error=self._writer_failed)
+        self.recovery = RecoveryFile(
+            store.path, {"uuid": self.uuid, "name": self.name, "project": self.project}
+        )
+        self._writer = BatchWriter(
+            store, run_id, on_flush=self._notify, on_error=self._writer_failed, recovery=self.recovery
+        )
         for name, key_id in self._key_ids.items():
             self._writer.key_names[key_id] = name
         self._sampler: Any = None
-        if system:
-            self._start_sampler(interval)
+        try:
+            if system:
+                self._start_sampler(interval)
+        except BaseException as exc:  # the writer runs already: end the run, never leave it "running"
+            self.fail(exc)
+            raise
         active.push(self)
 
     # -- what it is ------------------------------------------------------------------------------
@@ -132,8 +131,10 @@ class Run:
             raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to log more")
         if step is None:
             step = self._step
-        elif type(step) is not int or step < 0:
-            step = as_step(step)
+            if step > MAX_STEP:
+                step = validation.auto_step(step)
+        elif type(step) is not int or step < 0 or step > MAX_STEP:
+            step = validation.as_step(step)
         when = self._when(time, timestamp)
         run_id, key_ids = self.id, self._key_ids
         rows = []
@@ -163,7 +164,7 @@ class Run:
         self.log({key: value}, step, time=time, timestamp=timestamp)
 
     def _register_key(self, key: str) -> int:
-        check_key(key)
+        validation.check_key(key)
         with self._key_lock:
             key_id = self._key_ids.get(key)
             if key_id is None:
@@ -172,19 +173,14 @@ class Run:
         return key_id
 
     def _when(self, seconds: float | None, timestamp: Any) -> float:
-        if seconds is not None:
-            return self.started + float(seconds)
-        if timestamp is not None:
-            return parse_timestamp(timestamp)
-        return time_module.time()
+        if seconds is None and timestamp is None:
+            return time_module.time()
+        return validation.point_time(seconds, timestamp, self.started)
 
     # -- params, tags, metadata, events ------------------------------------------------------------
     def log_params(self, params: Mapping[str, object] | None = None, /, **more: object) -> None:
         """Record parameters (JSON-serialisable values); a key logged again takes the new value."""
-        merged = {**(params or {}), **more}
-        for key, value in merged.items():
-            check_param(key, value)
-        self._store.set_params(self.id, merged)
+        self._store.set_params(self.id, validation.clean_params({**(params or {}), **more}))
 
     def log_param(self, key: str, value: object) -> None:
         """Record one parameter."""
@@ -195,28 +191,26 @@ class Run:
 
     def add_tags(self, *tags: str | Iterable[str]) -> None:
         """Add tags: `run.add_tags("cnn", "baseline")` or a list."""
-        self._store.add_tags(self.id, normalize_tags(tags))
+        self._store.add_tags(self.id, validation.normalize_tags(tags))
 
     add_tag = add_tags
     update_tags = add_tags
 
     def remove_tags(self, *tags: str | Iterable[str]) -> None:
         """Remove tags (those the run does not have are ignored)."""
-        self._store.remove_tags(self.id, normalize_tags(tags))
+        self._store.remove_tags(self.id, validation.normalize_tags(tags))
 
     def update_metadata(self, metadata: Mapping[str, object] | None = None, /, **more: object) -> dict:
         """Merge key/value pairs into the run's metadata; returns the whole metadata."""
-        merged = {**(metadata or {}), **more}
-        for key, value in merged.items():
-            check_param(key, value)
+        merged = validation.clean_params({**(metadata or {}), **more}, "metadata field")
         return self._store.merge_json(self.id, "metadata", merged)
 
     def log_event(self, message: str, level: str = "info", *, timestamp: Any = None, **extra: object) -> None:
         """Record a timestamped message (levels: debug, info, warning, error, critical)."""
         if level not in LEVELS:
             raise InvalidArgument(f"unknown event level {level!r}: choose from {', '.join(LEVELS)}")
-        when = self._when(None, timestamp)
-        self._writer.add_event((self.id, when, level, str(message), dumps({**self.extras.fields, **extra})))
+        text, fields = validation.event_parts(message, {**self.extras.fields, **extra})
+        self._writer.add_event((self.id, self._when(None, timestamp), level, text, fields))
 
     def log_extra(self, fields: Mapping[str, object] | None = None, /, **more: object) -> dict:
         """Attach fields (JSON values) to every later point and event: `run.log_extra(tag="v1.5")`.
@@ -272,17 +266,9 @@ class Run:
         """The hardware summary; see RunRecord.hardware()."""
         return self.record().hardware()
 
-    def artifacts(self) -> DataFrame:
-        """DataFrame of the run's artifacts: name, category, path, size, sha256, mime, created."""
-        return artifact_frame(self._store, self.id)
-
-    def load_artifact(self, name: str, *, verify: bool = True) -> Any:
-        """An object saved with log_artifact() (unpickled), or the Path of a saved file (see RunRecord)."""
-        return load_stored(self._store, self.id, name, verify=verify)
-
-    def restore_artifacts(self, names: Iterable[str] | None = None) -> list:
-        """Every object saved with log_artifact() (or those in `names`), unpickled, in the order saved."""
-        return restore_stored(self._store, self.id, names)
+    artifacts = forward("files", RunArtifacts.frame)
+    load_artifact = forward("files", RunArtifacts.load)
+    restore_artifacts = forward("files", RunArtifacts.restore)
 
     def export(self, path: config.PathArg | None = None, format: str | None = None) -> Path:
         """Write the run card (see RunRecord.export); while the run is open, a snapshot of all logged so far."""
@@ -302,7 +288,8 @@ class Run:
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until everything logged before this call is in the database; False if `timeout` passed."""
+        """Wait until everything logged before this call is in the database (or set aside in the recovery
+        file); False if `timeout` seconds passed first."""
         return self._writer.flush(timeout)
 
     def _notify(self, rows: list[tuple], events: list[tuple]) -> None:
@@ -314,25 +301,13 @@ class Run:
         for listener in list(self._listeners):
             listener(points, shown, self.status)
 
-    def _writer_failed(self, exc: BaseException) -> None:
-        import sys
-
-        print(f"jupyter-tracker: could not write run {self.name!r} yet ({exc}); retrying", file=sys.stderr)
+    def _writer_failed(self, exc: BaseException) -> None:  # silent: output would land in another cell
+        logger.warning("run %r: %s: %s", self.name, type(exc).__name__, exc)
+        self.log_event(f"writing this run: {type(exc).__name__}: {exc}", "warning", writer=True)
 
     # -- hardware ------------------------------------------------------------------------------------
     def _start_sampler(self, interval: float | None) -> None:
-        from ..hardware.machine import process_machine_snapshot
-        from ..hardware.sampler import HardwareSampler
-
-        interval = cast("float | None", config.setting("interval", None)) if interval is None else interval
-        kwargs: dict[str, Any] = {} if interval is None else {"interval": float(interval)}
-        sampler = self._sampler = HardwareSampler(self._record_sample, on_error=self._probe_failed, **kwargs)
-        self._writer.submit(
-            lambda: self._store.merge_json(
-                self.id, "environment", {"machine": process_machine_snapshot(), "gpu": sampler.gpu_status}
-            )
-        )
-        sampler.start()
+        self._sampler = start_sampling(self, interval)
 
     def log_system(self) -> None:
         """Store a snapshot of the machine (OS, CPU, memory, GPUs, Python, packages) in the environment."""
@@ -341,30 +316,50 @@ class Run:
         self._store.merge_json(self.id, "environment", {"machine": machine_snapshot()})
 
     def _record_sample(self, when: float, values: list[tuple[str, float]]) -> None:
-        step, run_id = self.step, self.id
-        key_ids = self._key_ids
+        """Hardware values from the sampler thread, at the run's current step."""
+        step, run_id, key_ids = self.step, self.id, self._key_ids
         rows = [
-            (run_id, key_ids.get(key) if key in key_ids else self._register_key(key), step, when, value)
+            (run_id, key_ids[key] if key in key_ids else self._register_key(key), step, when, value)
             for key, value in values
         ]
         self._writer.add_points(rows)
 
-    def _probe_failed(self, probe: str, exc: BaseException) -> None:
-        self.log_event(
-            f"hardware probe {probe!r} switched off: {type(exc).__name__}: {exc}", "warning", probe=probe
-        )
-
     # -- lifecycle -------------------------------------------------------------------------------------
     def finish(self, status: str = FINISHED, error: str | None = None) -> None:
-        """End the run: stop sampling, write everything buffered, store the status. Idempotent."""
+        """End the run: stop sampling, write what is buffered (waiting at most configure()'s `finish_timeout`
+        seconds; what the store cannot take goes to a recovery file, a warning says where), store the
+        status, even when interrupted meanwhile. Idempotent."""
         if self._status != RUNNING:
             return
         self._status = status
-        if self._sampler is not None:
-            self._sampler.stop()
-        self._writer.close()
-        self._store.end_run(self.id, status, time_module.time(), error)
+        interrupt, timeout = None, cast(float, config.setting("finish_timeout", config.FINISH_TIMEOUT))
+        deadline = time_module.monotonic() + timeout
+        try:
+            if self._sampler is not None:
+                self._sampler.stop()
+            stored = self._writer.close(timeout)
+        except KeyboardInterrupt as exc:  # Kernel > Interrupt while the last points are written
+            interrupt, stored = exc, self._writer.close(0)
+            status = self._status = INTERRUPTED if not stored and status == FINISHED else status
+        self._end(status, error, stored, max(deadline - time_module.monotonic(), 1.0))
+        if interrupt is not None:
+            raise interrupt
+
+    def _end(self, status: str, error: str | None, stored: bool, timeout: float) -> None:
+        ended = time_module.time()
+        try:
+            self._store.end_run(self.id, status, ended, error, timeout=timeout)
+        except Exception as exc:  # the status waits in the recovery file (and for the lock, if that is all)
+            self.recovery.finish(status, ended, error)
+            self._writer.failure, stored = self._writer.failure or exc, False
+            if is_contention(exc):
+                end_later(self._store, self.id, status, ended, error)
         active.remove(self)
+        checkpoint_if_idle(self._store)  # the .db file alone then holds every ended run
+        if not stored:
+            message = not_stored_message(self.name, self._store.path, self._writer, self.recovery)
+            logger.warning(message)
+            warnings.warn(message, StorageWarning, stacklevel=3)
         for listener in list(self._listeners):
             try:
                 listener([], [], status)

@@ -11,12 +11,12 @@ from typing import Any, cast
 
 from .. import config
 from ..errors import TrackerError
-from ..models import RUNNING
+from ..models import FAILED, RUNNING
 from ..store import Store
 from . import active, context, names
 from .run import Run
 from .stores import DbArg, store_for
-from .validation import check_param, normalize_folder, normalize_tags
+from .validation import clean_params, normalize_folder, normalize_tags
 
 
 def start_run(
@@ -43,22 +43,24 @@ def start_run(
     project = project or cast("str | None", config.setting("project")) or context.default_project()
     system = cast(bool, config.setting("system", True)) if system is None else system
     if interval is not None:
-        from ..hardware.metrics import check_interval
+        from ..config import check_interval
 
         interval = check_interval(interval)
-    for key, value in {**(params or {}), **(metadata or {})}.items():
-        check_param(key, value)
-    row: dict[str, Any] = {"description": description, "metadata": dict(metadata or {})}
+    metadata = clean_params(metadata or {}, "metadata field")  # numpy values become plain ones
+    row: dict[str, Any] = {"description": description, "metadata": metadata}
+    row["params"], row["tags"] = clean_params(params or {}), normalize_tags([tags]) if tags else []
     if resume is not None:
         run_id, step, key_ids = _reopen(store, resume, project if project != "default" else None, row)
     else:
         row.update(folder=normalize_folder(folder), cell_source=cell_source, execution_count=execution_count)
         run_id, step, key_ids = _create(store, project, name, row), 0, {}
-    if params:
-        store.set_params(run_id, dict(params))
-    if tags:
-        store.add_tags(run_id, normalize_tags([tags]))
-    run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
+    _watch_uncaught_exceptions()
+    try:
+        run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
+    except BaseException as exc:  # Run ends itself once its writer runs; before that, end the row here
+        if store.get_run(run_id).status == RUNNING:
+            store.end_run(run_id, FAILED, time_module.time(), f"{type(exc).__name__}: {exc}")
+        raise
     try:
         run.env_tracking.track_environment()  # TRACKER_TRACK_* variables
         if resume is not None:
@@ -76,7 +78,7 @@ def _create(store: Store, project: str, name: str | None, row: dict) -> int:
     """A new run row, named `name` (numbered if taken) or given a random name."""
     now = time_module.time()
     candidates = names.numbered(name) if name else names.random_names()
-    run_id, _ = store.create_run(
+    run_id, _ = store.create_run(  # the row, its params and tags in one transaction
         project, candidates, now, status=RUNNING, started=now, heartbeat=now, **row, **context.quick_context()
     )
     return run_id
@@ -90,7 +92,7 @@ def _store_slow_context(store: Store, run_id: int, cwd: str) -> None:
 
 def _reopen(store: Store, ref: int | str, project: str | None, row: dict) -> tuple[int, int, dict]:
     """Mark a stored run running again; its next step and metric keys. `row` may bring a new description
-    (kept only when given) and metadata (merged)."""
+    (kept only when given), metadata (merged), params and tags."""
     info = store.find_run(ref, project)
     mine = any(run.id == info.id and run.store is store for run in active.open_runs())
     if info.status == RUNNING or mine:
@@ -98,12 +100,14 @@ def _reopen(store: Store, ref: int | str, project: str | None, row: dict) -> tup
             f"run {info.name!r} is still running (pid {info.pid} on {info.host}); finish it before resuming"
         )
     described = {"description": row["description"]} if row["description"] else {}
-    now = time_module.time()
-    store.update_run(
-        info.id, status=RUNNING, ended=None, error=None, heartbeat=now, **described, **context.quick_context()
+    fields = {"status": RUNNING, "ended": None, "error": None, "heartbeat": time_module.time(), **described}
+    store.reopen_run(
+        info.id,
+        {**fields, **context.quick_context()},
+        metadata=row["metadata"],
+        params=row["params"],
+        tags=row["tags"],
     )
-    if row["metadata"]:
-        store.merge_json(info.id, "metadata", row["metadata"])
     last = store.last_step(info.id)
     return info.id, 0 if last is None else last + 1, store.metric_keys(info.id)
 
@@ -130,10 +134,29 @@ def reconnect(
     return start_run(resume=info.id, db=store, system=system, interval=interval)
 
 
+_uncaught: list[BaseException] = []
+
+
+def _watch_uncaught_exceptions() -> None:
+    """Remember an exception that ends the program (sys.excepthook, chained), for the exit hook below.
+
+    sys.last_value is no guide: IPython sets it after any failing cell, long before the kernel exits."""
+    if getattr(sys.excepthook, "_jupyter_tracker", False):
+        return
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        _uncaught.append(value)
+        previous(kind, value, tb)
+
+    excepthook._jupyter_tracker = True  # type: ignore[attr-defined]
+    sys.excepthook = excepthook
+
+
 @atexit.register
 def _close_open_runs() -> None:
     """At interpreter exit every open run is written out: failed if the program died of an exception."""
-    crashed = getattr(sys, "last_value", None)
+    crashed = _uncaught[-1] if _uncaught else None
     for run in reversed(active.open_runs()):
         try:
             if crashed is not None:

@@ -1,44 +1,80 @@
 """BatchWriter: the one thread that moves a run's logged points and events into the store.
 
-The caller's thread only appends ready-made rows to a list under a lock; this thread swaps the list out
-and writes it in one transaction about every 200 ms, or sooner when a batch fills up.
+The caller's thread only appends ready-made rows to a list under a lock; this thread takes them out and
+writes them in small transactions (at most BATCH_POINTS points each) about every 200 ms, or at once when a
+batch fills up, so a killed process loses a fraction of a second at most.
+
+It never wedges: only a busy or locked database is waited for; a row the store refuses is set apart (the
+rest of its batch is stored) and saved to the run's recovery file; a store that cannot take anything (a
+full disk, a read-only or vanished file) keeps the rows pending until `close()`, which waits a bounded
+time and then saves what is left to the recovery file. Nothing is dropped without a count and a path.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import Any
+
+from ..store import DATA_ERRORS, is_contention
 
 FLUSH_SECONDS = 0.2
 BATCH_POINTS = 20_000
-# Back-pressure: past this many unwritten points log() waits for the writer, so memory stays bounded
-# (about 150 bytes a point: 1,000,000 points is ~150 MB at most, reached only if SQLite stalls).
-MAX_PENDING = 1_000_000
+# Back-pressure: past this many unwritten points log() waits for the writer, so a crash loses little and
+# memory stays bounded (~150 bytes a point). A store that cannot write sends them to the recovery file.
+MAX_PENDING = 100_000
+# ...and once its oldest unwritten points are this old, so a crash loses little even on a machine too busy
+# for the writer to keep up (the age is read from a mark left every MARK_EVERY points).
+MAX_LAG_SECONDS = 0.25
+MARK_EVERY = 5_000
 HEARTBEAT_SECONDS = 5.0
+CLOSE_SECONDS = 15.0
+ROOM_WAIT_SECONDS = 5.0
+# One write waits at most this long for the database's lock, then lets go and tries again later, so the
+# process's other users of the connection (readers, the run's end) are never held up for long.
+WRITE_LOCK_SECONDS = 1.0
 
 
 class BatchWriter:
-    """Buffers rows for one run and writes them from a daemon thread."""
+    """Buffers rows for one run and writes them from a daemon thread.
+
+    `recovery` (a tracking.recovery.RecoveryFile) receives what cannot be stored; `on_error(exc)` hears of
+    each new kind of failure, `on_flush(points, events)` of each stored batch (both on the writer thread).
+    """
 
     def __init__(
-        self, store, run_id: int, *, on_flush: Callable | None = None, on_error: Callable | None = None
+        self,
+        store: Any,
+        run_id: int,
+        *,
+        on_flush: Callable | None = None,
+        on_error: Callable | None = None,
+        recovery: Any = None,
     ):
-        self._store = store
-        self._run_id = run_id
-        self._on_flush = on_flush
-        self._on_error = on_error
+        self._store, self._run_id = store, run_id
+        self._on_flush, self._on_error, self._recovery = on_flush, on_error, recovery
         self._lock = threading.Lock()
-        self._room = threading.Condition(self._lock)
+        self._progress = threading.Condition(self._lock)
         self._points: list[tuple] = []
         self._events: list[tuple] = []
         self._keys: list[tuple] = []
         self._jobs: list[Callable] = []
-        self._waiters: list[threading.Event] = []
-        self._wake = threading.Event()
-        self._stopping = False
-        self._done = False
+        # Progress counters: rows handed over / handled (stored or set aside), jobs, and heartbeat writes
+        # asked for by flush() / done; flush() waits for the counts of the moment it was called.
+        self._added = self._handled = self._jobs_added = self._jobs_done = self._beats = self._beat = 0
+        self._marks: deque[tuple[int, float]] = deque()  # (rows added, when) every MARK_EVERY points
+        self._next_mark = MARK_EVERY
+        self._wake, self._abandon = threading.Event(), threading.Event()
+        # Set when the loop has ended. Waited on instead of Thread.join(): an interrupted join marks a
+        # running thread as stopped on Python 3.11 (bpo-45274's fix), and Ctrl-C during finish() is normal.
+        self._ended = threading.Event()
+        self._stopping = self._done = False
         self._failures = 0
+        self.failure: BaseException | None = None  # the store's error while it refuses every write
+        self.not_stored = {"points": 0, "events": 0}  # set apart or left over, saved to recovery (or lost)
+        self.lost = 0  # rows that could not even be saved to a recovery file
         self.key_names: dict[int, str] = {}
         self._thread = threading.Thread(
             target=self._loop, name=f"jupyter-tracker-writer-{run_id}", daemon=True
@@ -49,121 +85,261 @@ class BatchWriter:
     def add_points(self, rows: list[tuple]) -> None:
         with self._lock:
             self._points.extend(rows)
+            self._added += len(rows)
             pending = len(self._points)
+            if self._added >= self._next_mark:
+                self._marks.append((self._added, time.monotonic()))
+                self._next_mark = self._added + MARK_EVERY
         if pending >= BATCH_POINTS:
             self._wake.set()
-            if pending >= MAX_PENDING:
+            if pending >= MAX_PENDING or self._lag() > MAX_LAG_SECONDS:
                 self._wait_for_room()
+
+    def _lag(self) -> float:
+        """Seconds since the oldest mark not yet written was left."""
+        with self._lock:
+            return self._lag_locked()
+
+    def _lag_locked(self) -> float:
+        while self._marks and self._marks[0][0] <= self._handled:
+            self._marks.popleft()
+        return time.monotonic() - self._marks[0][1] if self._marks else 0.0
 
     def add_key(self, key_id: int, name: str) -> None:
         with self._lock:
             self._keys.append((self._run_id, key_id, name))
+            self._added += 1
             self.key_names[key_id] = name
 
     def add_event(self, row: tuple) -> None:
         with self._lock:
             self._events.append(row)
+            self._added += 1
         self._wake.set()
 
     def submit(self, job: Callable[[], object]) -> None:
-        """Run `job` on the writer thread, before the next flush (slow captures, snapshots)."""
+        """Run `job` on the writer thread, before the next write (slow captures, snapshots)."""
         with self._lock:
             self._jobs.append(job)
+            self._jobs_added += 1
         self._wake.set()
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until everything handed over before this call is in the database; False on timeout."""
-        if not self._thread.is_alive() or self._thread is threading.current_thread():
+        """Wait until everything handed over before this call is stored (or set apart); False on timeout."""
+        if self._ended.is_set() or self._thread is threading.current_thread():
             return not self._has_data()
-        done = threading.Event()
         with self._lock:
-            if self._done:  # the thread has written its last batch
-                return not self._has_data()
-            self._waiters.append(done)
-        self._wake.set()
-        return done.wait(timeout)
+            target, jobs = self._added, self._jobs_added
+            self._beats += 1  # a write after the call, even of nothing, beats the heart
+            beat = self._beats
+            self._wake.set()
+            return self._progress.wait_for(
+                lambda: (
+                    self._done or (self._handled >= target and self._jobs_done >= jobs and self._beat >= beat)
+                ),
+                timeout,
+            )
 
-    def close(self) -> None:
-        """Write everything still buffered and stop the thread."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Write what is left and stop the thread, waiting at most `timeout` seconds (CLOSE_SECONDS by
+        default); what could not be written by then goes to the recovery file. True if all was stored."""
         with self._lock:
             self._stopping = True
         self._wake.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-        # The thread is gone (interpreter exit, or it died): write what is left from here.
-        for _attempt in range(50):
-            if not self._has_data():
-                break
-            self._flush()
+        if self._thread is threading.current_thread():  # a job ending its own run: the loop ends after it
+            return True
+        if not self._ended.wait(CLOSE_SECONDS if timeout is None else timeout):
+            # Still waiting for a busy database, or a write that hangs: what is left goes aside.
+            self._abandon.set()
+            self._set_aside_pending(
+                TimeoutError(f"the database stayed busy for {timeout or CLOSE_SECONDS} s")
+            )
+        else:
+            self._thread.join(1.0)  # it has ended its loop: let it leave the thread list too
+            if self._has_data():  # the loop died of a bug: try once from here, then set the rest aside
+                self._write_chunk(time.time())
+                self._set_aside_pending(self.failure or RuntimeError("the writer thread stopped"))
+        return not self.in_flight and not any(self.not_stored.values()) and not self.lost
+
+    @property
+    def in_flight(self) -> bool:
+        """A write was still under way when close() stopped waiting: it may yet land, or be set aside."""
+        return not self._ended.is_set() and self._abandon.is_set()
+
+    # -- back-pressure -------------------------------------------------------------------------
+    def _wait_for_room(self) -> None:
+        deadline = time.monotonic() + ROOM_WAIT_SECONDS
+        with self._progress:
+            while not self._ended.is_set() and (
+                len(self._points) >= MAX_PENDING // 2 or self._lag_locked() > MAX_LAG_SECONDS / 2
+            ):
+                if self.failure is not None or time.monotonic() > deadline:
+                    break
+                self._wake.set()
+                self._progress.wait(0.5)
+            else:
+                return
+        # The store takes nothing (or far too slowly): keep memory bounded, save the oldest rows aside.
+        with self._lock:
+            oldest, self._points = self._points[: MAX_PENDING // 2], self._points[MAX_PENDING // 2 :]
+        self._set_aside(oldest, [], self.failure or TimeoutError("the database did not keep up"))
 
     # -- the writer thread ---------------------------------------------------------------------
-    def _wait_for_room(self) -> None:
-        with self._room:
-            while len(self._points) >= MAX_PENDING // 2 and self._thread.is_alive():
-                self._wake.set()
-                self._room.wait(0.5)
-
     def _loop(self) -> None:
+        try:
+            self._serve()
+        finally:  # whatever happened, say so: close() and flush() wait for this
+            with self._progress:
+                self._done = True
+                self._progress.notify_all()
+            self._ended.set()
+
+    def _serve(self) -> None:
         last_beat = 0.0
-        while True:
-            self._wake.wait(FLUSH_SECONDS)
+        while not self._abandon.is_set():
+            if len(self._points) < BATCH_POINTS:
+                self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             with self._lock:
-                stopping = self._stopping
-                jobs, self._jobs = self._jobs, []
-                waiters, self._waiters = self._waiters, []
-            for job in jobs:
-                try:
-                    job()
-                except Exception as exc:  # a failed capture must not stop the data from landing
-                    self._report(exc)
+                stopping, jobs, self._jobs = self._stopping, self._jobs, []
+                beats = self._beats
+            self._run_jobs(jobs)
             now = time.time()
-            if self._has_data() or now - last_beat >= HEARTBEAT_SECONDS or stopping or waiters:
-                written = self._flush()
-                if written:
+            if self._has_data() or now - last_beat >= HEARTBEAT_SECONDS or stopping or beats > self._beat:
+                if self._write_chunk(now):
                     last_beat = now
-                    for waiter in waiters:
-                        waiter.set()
-                elif waiters:  # the write failed: they wait for the next one
-                    with self._lock:
-                        self._waiters[:0] = waiters
+                elif stopping and not is_contention(self.failure):
+                    break  # a store that refuses writes will not take them at the end either
+                else:
+                    self._abandon.wait(min(1.0, 0.05 * self._failures))  # back off; close() cuts it short
             if stopping and not self._has_data():
-                with self._lock:
-                    self._done = True
-                    late, self._waiters = self._waiters, []
-                for waiter in late:  # everything is written: nothing is left to wait for
-                    waiter.set()
-                return
+                break
+        self._set_aside_pending(self.failure or TimeoutError("the run ended before the database took them"))
+
+    def _run_jobs(self, jobs: list[Callable]) -> None:
+        for job in jobs:
+            try:
+                job()
+            except Exception as exc:  # a failed capture must not stop the data from landing
+                self._report(exc)
+        with self._progress:
+            self._jobs_done += len(jobs)
+            self._progress.notify_all()
 
     def _has_data(self) -> bool:
         return bool(self._points or self._events or self._keys)
 
-    def _flush(self) -> bool:
-        with self._room:
-            points, self._points = self._points, []
-            events, self._events = self._events, []
+    def _write_chunk(self, now: float) -> bool:
+        """Write the keys, events and at most BATCH_POINTS points in one transaction; False if it failed."""
+        with self._progress:
             keys, self._keys = self._keys, []
-            self._room.notify_all()
+            events, self._events = self._events, []
+            points, self._points = self._points[:BATCH_POINTS], self._points[BATCH_POINTS:]
+            beat = self._beats
+            self._progress.notify_all()  # room for a producer waiting on back-pressure
         try:
-            self._store.write_batch(self._run_id, keys, points, events, time.time())
+            self._store.write_batch(self._run_id, keys, points, events, now, timeout=WRITE_LOCK_SECONDS)
+        except DATA_ERRORS:
+            return self._isolate(keys, points, events, now)
         except Exception as exc:
-            # Keep the rows and try again next tick; the database may be locked by another process for a while.
-            with self._lock:
-                self._points[:0] = points
-                self._events[:0] = events
-                self._keys[:0] = keys
-            self._failures += 1
-            if self._failures in (1, 10, 100):
-                self._report(exc)
-            time.sleep(min(1.0, 0.05 * self._failures))
+            self._failed(exc, keys, points, events)
             return False
-        self._failures = 0
+        self._written(keys, points, events, beat)
+        return True
+
+    def _written(self, keys: list, points: list, events: list, beat: int | None = None) -> None:
+        with self._progress:
+            self._handled += len(keys) + len(points) + len(events)
+            if beat is not None:
+                self._beat = max(self._beat, beat)
+            self._progress.notify_all()
+        self._failures, self.failure = 0, None
         if self._on_flush is not None and (points or events):
             try:
                 self._on_flush(points, events)
             except Exception as exc:
                 self._report(exc)
+
+    def _failed(self, exc: BaseException, keys: list, points: list, events: list) -> None:
+        """The store refused the whole write: keep the rows, in order, for the next try."""
+        if self._abandon.is_set():  # close() gave up on this write: save its rows aside
+            self._set_aside(points, events, exc)
+            return
+        with self._lock:
+            self._points[:0], self._events[:0], self._keys[:0] = points, events, keys
+        self._failures += 1
+        if self.failure is None or type(exc) is not type(self.failure) or self._failures in (10, 100):
+            self._report(exc)
+        self.failure = exc
+
+    def _isolate(self, keys: list, points: list, events: list, now: float) -> bool:
+        """Some row's values cannot be stored: write the batch in halves until each bad row stands alone,
+        store the rest, and set the bad rows apart with one warning event."""
+        work = [
+            (kind, rows) for kind, rows in (("events", events), ("points", points), ("keys", keys)) if rows
+        ]
+        bad: dict[str, list] = {"keys": [], "points": [], "events": []}
+        while work:
+            kind, rows = work.pop()
+            part = {"keys": [], "points": [], "events": [], kind: rows}
+            try:
+                self._store.write_batch(
+                    self._run_id,
+                    part["keys"],
+                    part["points"],
+                    part["events"],
+                    now,
+                    timeout=WRITE_LOCK_SECONDS,
+                )
+            except DATA_ERRORS as exc:
+                if len(rows) == 1:
+                    bad[kind].append((rows[0], exc))
+                else:
+                    middle = len(rows) // 2
+                    work += [(kind, rows[middle:]), (kind, rows[:middle])]
+                continue
+            except Exception as exc:  # the store itself failed meanwhile: the rest waits for the next try
+                left: dict[str, list] = {"keys": [], "points": [], "events": []}
+                for left_kind, left_rows in [(kind, rows), *reversed(work)]:  # in the order they came
+                    left[left_kind] += left_rows
+                self._failed(exc, left["keys"], left["points"], left["events"])
+                return False
+            self._written(part["keys"], part["points"], part["events"])
+        self._set_apart(bad)
         return True
+
+    def _set_apart(self, bad: dict[str, list]) -> None:
+        rows = [row for kind in ("keys", "points", "events") for row, _ in bad[kind]]
+        first = next(exc for kind in ("keys", "points", "events") for _, exc in bad[kind])
+        with self._progress:
+            self._handled += len(rows)
+            self._progress.notify_all()
+        where = self._set_aside([r for r, _ in bad["points"]], [r for r, _ in bad["events"]], first)
+        what = ", ".join(f"{len(bad[k])} {k}" for k in ("points", "events", "keys") if bad[k])
+        self._report(ValueError(f"{what} could not be stored ({type(first).__name__}: {first}){where}"))
+
+    def _set_aside_pending(self, exc: BaseException) -> None:
+        with self._progress:
+            points, events, self._points, self._events, self._keys = self._points, self._events, [], [], []
+            self._handled += len(points) + len(events)
+            self._progress.notify_all()
+        if points or events:
+            self._set_aside(points, events, exc)
+
+    def _set_aside(self, points: list, events: list, exc: BaseException) -> str:
+        """Save rows the store did not take to the recovery file; the text says where (or that they are lost)."""
+        self.not_stored["points"] += len(points)
+        self.not_stored["events"] += len(events)
+        if self._recovery is not None and (points or events):
+            try:
+                path = self._recovery.write(
+                    self.key_names, points, events, reason=f"{type(exc).__name__}: {exc}"
+                )
+                return f"; saved to {path}"
+            except Exception as error:  # noqa: BLE001 - even the temp folder is full: say so
+                self._report(error)
+        self.lost += len(points) + len(events)
+        return "; they could not be saved anywhere"
 
     def _report(self, exc: BaseException) -> None:
         if self._on_error is not None:
