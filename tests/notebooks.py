@@ -25,6 +25,7 @@ def execute(
     allow_errors: bool = False,
     timeout: int = 120,
     env: dict | None = None,
+    store_widget_state: bool = True,
 ):
     """Run every cell in a fresh kernel started in `cwd`; returns the executed notebook."""
     kernel_env = {**os.environ, **(env or {})}
@@ -35,6 +36,7 @@ def execute(
         timeout=timeout,
         kernel_name="python3",
         allow_errors=allow_errors,
+        store_widget_state=store_widget_state,
         resources={"metadata": {"path": str(cwd)}},
     )
     client.execute(env=kernel_env)

@@ -7,15 +7,16 @@ The real-kernel side (what nbclient saves) is in test_panel_notebook.py.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 import threading
 
 import IPython
 import pytest
+from fakes import FakeRun
 
 import jupyter_tracker as jt
-from jupyter_tracker.models import RunInfo
 from jupyter_tracker.notebook import display
 from jupyter_tracker.notebook.widgets import assets
 from jupyter_tracker.notebook.widgets.fallback import MARKER
@@ -33,24 +34,6 @@ class Handle:
 
     def update(self, obj, raw=False):
         self.updates.append((obj, raw))
-
-
-class FakeRun:
-    """What LiveDisplay and LivePanel use of a Run: `info` and `subscribe()`."""
-
-    def __init__(self, **info):
-        fields = dict(id=3, uuid="f" * 32, project="proj", name="fake", status="finished", created=T0)
-        fields.update(started=T0, ended=T0 + 65, params={"lr": 0.01}, tags=("cnn",))
-        self.info = RunInfo(**{**fields, **info})
-        self.listeners: list = []
-
-    def subscribe(self, callback):
-        self.listeners.append(callback)
-        return lambda: self.listeners.remove(callback) if callback in self.listeners else None
-
-    def deliver(self, points=(), events=(), status="running"):
-        for listener in list(self.listeners):
-            listener(list(points), list(events), status)
 
 
 @pytest.fixture
@@ -197,3 +180,86 @@ def test_a_comparison_outside_a_kernel_is_text_only(db, capsys):
     assert "lr" in bundle["text/plain"]
     display.show_comparison(comparison)
     assert capsys.readouterr().out.strip() == bundle["text/plain"].strip()
+
+
+class InterruptedWhileEnding(FakeRun):
+    """run.finish()/fail() as when Kernel > Interrupt arrives during the last flush: the status is stored,
+    the listeners get it, then the KeyboardInterrupt goes on to the caller (once)."""
+
+    def __init__(self, **info):
+        super().__init__(status="running", ended=None, **info)
+        self.ended_with: list[str] = []
+
+    def finish(self, status="finished", error=None):
+        if self.ended_with:
+            return
+        self.ended_with.append(status)
+        self.info = dataclasses.replace(self.info, status="interrupted", ended=T0 + 70, error=error)
+        self.deliver(status="interrupted")
+        raise KeyboardInterrupt
+
+    def fail(self, exc):
+        self.finish("failed", f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("body_error", [None, ValueError("diverged"), KeyboardInterrupt()])
+def test_an_interrupt_while_the_cell_ends_still_shows_the_stored_status(panels, body_error):
+    """%%track_run's end of cell: run.finish() (or fail()) raising KeyboardInterrupt must not keep the
+    panel and the saved output at `running`."""
+    from jupyter_tracker.notebook.magics import _end_cell
+    from jupyter_tracker.notebook.widgets.pusher import PUSHER
+
+    run = InterruptedWhileEnding()
+    panel = panels(run)
+    run.deliver([("loss", 0, 1.0, T0)])
+    handle = Handle()
+    live = display.LiveDisplay(run, panel, handle)
+    with pytest.raises(KeyboardInterrupt):
+        _end_cell(run, live, body_error)
+    assert run.ended_with == ["finished" if body_error is None else "failed"]
+    assert panel.widget.info["status"] == "interrupted" and panel.widget.info["ended"] == T0 + 70
+    assert panel.status == "interrupted"  # what the run's listeners were told at the end
+    ((bundle, _),) = handle.updates  # the saved output was replaced by the final one
+    assert "interrupted" in bundle["text/plain"] and "interrupted" in bundle["text/html"]
+    assert run.listeners == [] and panel not in PUSHER._due  # closed: the pusher has let it go
+
+
+def test_the_cell_end_shows_the_final_state_when_nothing_goes_wrong(panels):
+    from jupyter_tracker.notebook.magics import _end_cell
+
+    run = FakeRun(status="running", ended=None)
+    calls = []
+
+    def finish():
+        calls.append("finish")
+        run.info = dataclasses.replace(run.info, status="finished", ended=T0 + 5)
+
+    run.finish = finish
+    panel = panels(run)
+    handle = Handle()
+    _end_cell(run, display.LiveDisplay(run, panel, handle))
+    _end_cell(run, None)  # no panel (--no-panel): only the run ends
+    assert calls == ["finish", "finish"] and panel.widget.info["status"] == "finished"
+    assert "finished" in handle.updates[0][0]["text/plain"]
+
+
+def test_a_store_that_cannot_be_read_at_the_end_still_shows_the_reported_status(panels):
+    class Unreadable(FakeRun):
+        broken = False
+
+        @property
+        def info(self):
+            if self.broken:
+                raise OSError("disk I/O error")
+            return self._info
+
+        @info.setter
+        def info(self, value):
+            self._info = value
+
+    run = Unreadable(status="running", ended=None)
+    panel = panels(run)
+    run.deliver([("loss", 0, 1.0, T0)], status="interrupted")
+    run.broken = True
+    panel.close()
+    assert panel.widget.info["status"] == "interrupted" and panel.widget.snapshot["series"]["loss"]

@@ -13,11 +13,13 @@ import dataclasses
 import json
 import math
 import threading
+import time
 
+import fakes
 import pytest
 
-from jupyter_tracker.models import RunInfo
 from jupyter_tracker.notebook.widgets.live import MAX_EVENTS, LivePanel
+from jupyter_tracker.notebook.widgets.pusher import PUSHER
 from jupyter_tracker.notebook.widgets.series import LiveSeries
 
 T0 = 1_700_000_000.0
@@ -144,30 +146,14 @@ def test_summary_of_an_empty_series():
 # ---- LivePanel --------------------------------------------------------------------------------------
 
 
-class FakeRun:
-    """What LivePanel uses of a Run: `info` and `subscribe()`; `deliver()` plays the writer thread."""
+class FakeRun(fakes.FakeRun):
+    """A running run as the panel sees it."""
 
     def __init__(self, params=None):
-        self.info = RunInfo(
-            id=7,
-            uuid="0" * 32,
-            project="proj",
-            name="fake-run",
-            status="running",
-            created=T0,
-            started=T0,
-            params=dict(params or {"lr": 0.1}),
-            tags=("demo",),
+        params = dict(params or {"lr": 0.1})
+        super().__init__(
+            id=7, uuid="0" * 32, name="fake-run", status="running", ended=None, params=params, tags=("demo",)
         )
-        self.listeners: list = []
-
-    def subscribe(self, callback):
-        self.listeners.append(callback)
-        return lambda: self.listeners.remove(callback) if callback in self.listeners else None
-
-    def deliver(self, points=(), events=(), status="running"):
-        for listener in list(self.listeners):
-            listener(list(points), list(events), status)
 
 
 class Sent:
@@ -175,12 +161,14 @@ class Sent:
 
     def __init__(self):
         self.messages: list[dict] = []
+        self.threads: list[threading.Thread] = []
         self.changed = threading.Condition()
 
     def __call__(self, content, buffers=None):
         json.dumps(content, allow_nan=False)  # what the comm must be able to serialise
         with self.changed:
             self.messages.append(content)
+            self.threads.append(threading.current_thread())
             self.changed.notify_all()
 
     def wait_for(self, count: int) -> None:
@@ -190,13 +178,13 @@ class Sent:
 
 @pytest.fixture
 def open_panel():
-    """LivePanel(fake run) with its sends captured; the timer is parked for an hour after its first push,
-    so every later update in a test comes from an explicit flush() (no race with the timer)."""
+    """LivePanel(fake run) with its sends captured; by default the pusher waits an hour after a panel's
+    first push, so every later update in a test comes from an explicit flush() (no race with the pusher)."""
     panels = []
 
-    def make(run=None, **kwargs):
+    def make(run=None, interval=3600, **kwargs):
         run = run or FakeRun()
-        panel = LivePanel(run, interval=3600, **kwargs)
+        panel = LivePanel(run, interval=interval, **kwargs)
         sent = Sent()
         panel.widget.send = sent
         panels.append(panel)
@@ -339,3 +327,60 @@ def test_a_bad_batch_never_raises_into_the_writer_thread(open_panel):
     run.deliver(_points("loss", [1.0]))
     panel.flush()
     assert panel.summaries()["loss"]["count"] == 1
+
+
+# ---- one pusher thread for every panel ----------------------------------------------------------------
+
+
+def test_every_panel_is_pushed_by_one_long_lived_thread(open_panel):
+    """ipykernel 7 keeps a descriptor for each thread that ever sent output: panels share one thread."""
+    open_panel()  # the pusher exists from the first panel on
+    threads = threading.active_count()
+    made = [open_panel() for _ in range(20)]
+    assert threading.active_count() == threads  # no thread per panel
+    for run, _, _ in made:
+        run.deliver(_points("loss", [1.0, 2.0]))
+    for _, _, sent in made:
+        sent.wait_for(1)
+    senders = {thread for _, _, sent in made for thread in sent.threads}
+    assert senders == {PUSHER.thread} and PUSHER.thread.name == "jupyter-tracker-panels"
+    assert PUSHER.thread.daemon
+    for _, panel, _ in made:
+        panel.close()
+    assert not PUSHER._due.keys() & {panel for _, panel, _ in made}
+    pusher = PUSHER.thread
+    open_panel()[0].deliver(_points("loss", [1.0]))
+    assert PUSHER.thread is pusher and pusher.is_alive()  # it never exits: the next panel reuses it
+
+
+def test_updates_flow_while_the_run_logs_at_most_every_interval_per_panel(open_panel):
+    slow_run, _, slow_sent = open_panel()  # parked for an hour after its first push
+    run, panel, sent = open_panel(interval=0.25)
+    slow_run.deliver(_points("loss", [1.0]))
+    slow_sent.wait_for(1)
+    started = time.monotonic()
+    step = 0
+    while time.monotonic() - started < 1.2:
+        run.deliver(_points("loss", [float(step)], step0=step))
+        slow_run.deliver(_points("loss", [float(step)], step0=step + 1))
+        step += 1
+        time.sleep(0.01)
+    elapsed = time.monotonic() - started
+    # live while logging goes on (a parked panel does not hold the others up), yet throttled
+    assert 3 <= len(sent.messages) <= elapsed / 0.25 + 2, len(sent.messages)
+    assert len(slow_sent.messages) == 1
+    panel.close()
+    assert sum(m["series"]["loss"]["from"] == 0 for m in sent.messages) == 1
+    assert _browser([m["series"]["loss"] for m in sent.messages]) == panel.widget.snapshot["series"]["loss"]
+    assert panel.widget.summary["loss"]["count"] == step
+
+
+def test_a_closed_panel_is_never_pushed_again(open_panel):
+    run, panel, sent = open_panel(interval=0)
+    run.deliver(_points("loss", [1.0]))
+    sent.wait_for(1)
+    panel.close()
+    count = len(sent.messages)
+    panel._on_batch(_points("loss", [2.0], step0=1), [], "finished")  # a late batch: folded, never sent
+    panel.push()  # what the pusher would do had it picked the panel just before close()
+    assert len(sent.messages) == count

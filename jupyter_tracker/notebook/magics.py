@@ -69,6 +69,22 @@ def _with_help(magic):
     return wrapper
 
 
+def _end_cell(run, live, exc: BaseException | None = None) -> None:
+    """End the cell's run (finished, or failed/interrupted by `exc`), then show its final state in the
+    panel even when an interrupt or an error arrives while the run ends (Kernel > Interrupt during the last
+    flush): run.finish() stores the status and re-raises, the panel shows what was stored, and the
+    interrupt reaches the cell after that."""
+    __tracebackhide__ = True
+    try:
+        if exc is None:
+            run.finish()
+        else:
+            run.fail(exc)
+    finally:
+        if live is not None:
+            live.finish()
+
+
 @magics_class
 class TrackerMagics(Magics):
     shell: InteractiveShell  # IPython registers the magics with its shell
@@ -110,17 +126,13 @@ class TrackerMagics(Magics):
             exec(body, namespace)
             result = eval(last, namespace) if last is not None else None
         except BaseException as exc:
-            run.fail(exc)
-            if live is not None:
-                live.finish()
+            _end_cell(run, live, exc)
             raise
         finally:
             for key in shadowing:
                 if namespace.get(key) is params[key]:
                     del namespace[key]
-        run.finish()
-        if live is not None:
-            live.finish()
+        _end_cell(run, live)
         return result
 
     def _start(self, options, params: dict, name: str | None, cell: str):
@@ -217,7 +229,7 @@ class TrackerMagics(Magics):
         parser.add_argument("--db")
         with _usage_errors():
             opts = cellargs.parse(parser, line)
-            store = store_for(opts.db)
+            store = store_for(opts.db, write=False)
             path = export_run(store, store.find_run(opts.run).id, opts.out, opts.format)
         print(f"Run card written to {path}")
         return None
@@ -231,7 +243,7 @@ class TrackerMagics(Magics):
                 cellargs._Parser(prog="%track_config", add_help=False), line, params=True
             )
             if "interval" in settings:
-                from ..hardware.metrics import check_interval
+                from ..config import check_interval
 
                 check_interval(settings["interval"])
             current = config.configure(**settings)

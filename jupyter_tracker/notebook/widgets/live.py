@@ -1,9 +1,10 @@
 """The live run panel: one anywidget fed from `run.subscribe()`, never from SQLite.
 
 The writer thread hands each written batch to `LivePanel._on_batch`, which only folds the points into
-bounded per-key buffers. A small timer thread pushes what changed to the browser at most every
-`interval` seconds (new rows by a custom message, summaries and events by traits). Nothing here prints:
-output from a background thread would land in whatever cell runs next.
+bounded per-key buffers and wakes the pusher: the one thread per process (pusher.py) that sends what
+changed to the browser, at most every `interval` seconds per panel (new rows by a custom message,
+summaries and events by traits). No thread per panel: ipykernel keeps a descriptor per thread that ever
+sent output. Nothing here prints: output from a background thread would land in whatever cell runs next.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import traitlets
 from ...charts import specs as chart_specs
 from ...models import RUNNING, SYSTEM_PREFIX
 from .assets import BundledWidget
+from .pusher import PUSHER
 from .series import LiveSeries
 
 MAX_EVENTS = 300
@@ -82,9 +84,9 @@ class LivePanel:
         self.series: dict[str, LiveSeries] = {}
         self.events: list[list] = []
         self.status = RUNNING
-        self._lock = threading.Lock()
-        self._dirty = threading.Event()
-        self._stop = threading.Event()
+        self._lock = threading.Lock()  # the folded data: held briefly, by the writer thread too
+        self._push_lock = threading.Lock()  # one push at a time, so rows reach the browser in order
+        self._closed = False
         self._seq = 0
         self._events_changed = False
         self._new_keys = False
@@ -92,9 +94,8 @@ class LivePanel:
         self.widget = RunPanel(
             info=run_info(run, info, RUNNING), params=json_params(dict(info.params)), system_layout={}
         )
+        PUSHER.register(self)
         self._unsubscribe = run.subscribe(self._on_batch)
-        self._thread = threading.Thread(target=self._loop, name="jupyter-tracker-panel", daemon=True)
-        self._thread.start()
 
     # -- writer thread: fold, never block -----------------------------------------------------------
     def _on_batch(self, points, events, status) -> None:
@@ -113,25 +114,22 @@ class LivePanel:
                 if len(self.events) > MAX_EVENTS:
                     del self.events[: len(self.events) - MAX_EVENTS]
                 self.status = status
-            self._dirty.set()
+            PUSHER.wake(self)
         except Exception:
             pass  # a panel problem must never break the run's writer
 
-    # -- timer thread: push at most every `interval` seconds -------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._dirty.wait()
-            if self._stop.is_set():
-                break
-            self._dirty.clear()
-            try:
-                self.flush()
-            except Exception:
-                pass
-            self._stop.wait(self.interval)
+    # -- the pusher thread: at most every `interval` seconds -------------------------------------------
+    def push(self) -> None:
+        with self._push_lock:
+            if not self._closed:
+                self._send_changes()
 
     def flush(self) -> None:
         """Send what changed since the last flush: new rows, summaries, events, status."""
+        with self._push_lock:
+            self._send_changes()
+
+    def _send_changes(self) -> None:
         with self._lock:
             changes = {}
             for key, buffer in self.series.items():
@@ -172,16 +170,20 @@ class LivePanel:
 
     # -- end ------------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the timer, send the last rows and the final header, and keep the whole (downsampled)
+        """Leave the pusher, send the last rows and the final header, and keep the whole (downsampled)
         history in the widget so a reloaded notebook still shows every chart."""
         self._unsubscribe()
-        self._stop.set()
-        self._dirty.set()
-        self._thread.join(timeout=2)
-        self.flush()
-        info = self.run.info
-        self.widget.info = run_info(self.run, info)
-        self.widget.params = json_params(dict(info.params))
+        PUSHER.unregister(self)
+        with self._push_lock:  # waits for a push under way; none starts after this
+            self._closed = True
+            self._send_changes()
+        try:
+            info = self.run.info  # the status as stored
+        except Exception:  # the store cannot be read now: show the final status the run reported
+            self.widget.info = {**self.widget.info, "status": self.status}
+        else:
+            self.widget.info = run_info(self.run, info)
+            self.widget.params = json_params(dict(info.params))
         with self._lock:
             snapshot = {"seq": self._seq, "series": {k: b.rows() for k, b in self.series.items()}}
         self.widget.snapshot = snapshot
