@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import platform
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from typing import Any
 import psutil
 
 from .gpu import gpu_snapshot, nvml_state
+from .packages import installed
 from .probes import LINUX, _read, _safe
 
 
@@ -31,12 +31,7 @@ def _cpu_model() -> str:
 
 
 def _packages() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
-        if name and name not in found:  # the first on sys.path is the one imported
-            found[name] = dist.version
-    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+    return dict(installed().versions)  # scanned once per environment (see packages.py)
 
 
 def machine_snapshot(nvml: Any = None) -> dict:
@@ -71,5 +66,5 @@ def machine_snapshot(nvml: Any = None) -> dict:
 @functools.lru_cache(maxsize=1)
 def process_machine_snapshot() -> dict:
     """machine_snapshot(), taken once per process: every run of a kernel shares it (listing the installed
-    packages alone takes ~40 ms). `run.log_system()` takes a fresh one."""
+    packages is cached per environment in packages.py). `run.log_system()` takes a fresh one."""
     return machine_snapshot()

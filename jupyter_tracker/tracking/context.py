@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import platform
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
+
+from ..hardware.packages import installed
 
 
 def quick_context() -> dict:
@@ -90,30 +90,13 @@ def git_info(cwd: str | None = None) -> dict:
     }
 
 
-# module name -> [(distribution, version)]; filled once per module, since the metadata scan is slow.
-_distributions: dict[str, list[tuple[str, str]]] = {}
-
-
-@functools.lru_cache(maxsize=1)
-def _module_owners() -> Mapping[str, list[str]]:
-    from importlib import metadata
-
-    return metadata.packages_distributions()
-
-
 def imported_packages() -> dict[str, str]:
-    """Distribution name -> version for every top-level module imported in this process."""
-    from importlib import metadata
-
-    found: dict[str, str] = {}
-    for module in {name.partition(".")[0] for name in list(sys.modules)}:
-        if module not in _distributions:
-            versions = []
-            for dist in _module_owners().get(module, ()):
-                try:
-                    versions.append((dist, metadata.version(dist)))
-                except metadata.PackageNotFoundError:
-                    continue
-            _distributions[module] = versions
-        found.update(_distributions[module])
-    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+    """Distribution name -> version for every top-level module imported in this process (the installed
+    distributions are scanned once per environment: hardware/packages.py)."""
+    found = installed()
+    names = {
+        dist
+        for module in {name.partition(".")[0] for name in list(sys.modules)}
+        for dist in found.owners.get(module, ())
+    }
+    return {name: found.versions[name] for name in sorted(names, key=str.lower) if name in found.versions}
