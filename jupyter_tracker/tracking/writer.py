@@ -24,7 +24,7 @@ FLUSH_SECONDS = 0.2
 BATCH_POINTS = 20_000
 # Back-pressure: past this many unwritten points log() waits for the writer, so a crash loses little and
 # memory stays bounded (~150 bytes a point). A store that cannot write sends them to the recovery file.
-MAX_PENDING = 100_000
+MAX_PENDING = 200_000
 # ...and once its oldest unwritten points are this old, so a crash loses little even on a machine too busy
 # for the writer to keep up (the age is read from a mark left every MARK_EVERY points).
 MAX_LAG_SECONDS = 0.25
