@@ -42,9 +42,14 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
     _version_1(path)
     store = Store(path)
     conn = sqlite3.connect(path)
-    assert SCHEMA_VERSION == 2 and conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert SCHEMA_VERSION == 3 and conn.execute("PRAGMA user_version").fetchone()[0] == 3
     applied = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
-    assert applied == ["m001_initial", "m002_run_extras_alert_times"]
+    assert applied == ["m001_initial", "m002_run_extras_alert_times", "m003_runs_newest_index"]
+    # Listing newest first uses the index (the plan names it), not a sort of every run.
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM runs ORDER BY created DESC, id DESC LIMIT 5"
+    ).fetchall()
+    assert any("runs_newest" in str(row) for row in plan), plan
     info = store.get_run(1)
     assert info.name == "old" and info.params == {"lr": 0.1}
     assert store.points(1) == [("loss", 0, 0.5, 2.0), ("loss", 1, 0.25, 3.0)]

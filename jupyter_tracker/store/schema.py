@@ -105,10 +105,14 @@ _V2 = [
     "ALTER TABLE alerts ADD COLUMN changed_at REAL",
 ]
 
+# Listings are newest first with a LIMIT: this index lets SQLite stop after the first N runs.
+_V3 = ["CREATE INDEX runs_newest ON runs (created DESC, id DESC)"]
+
 # Append new migrations at the end; never edit a released one.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _V1),
     ("m002_run_extras_alert_times", _V2),
+    ("m003_runs_newest_index", _V3),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
