@@ -93,3 +93,29 @@ def db_path(db: PathArg | None = None) -> Path:
     """The database file to use: ``db`` if given, else the session's, else $TRACKER_DB, else ./.tracker/tracker.db."""
     chosen = db or cast("PathArg | None", _session.get("db")) or os.environ.get(DB_ENV) or DEFAULT_DB
     return Path(os.path.expanduser(os.fspath(chosen))).absolute()
+
+
+def cache_dir() -> Path:
+    """The user's cache folder for jupyter-tracker ($XDG_CACHE_HOME or ~/.cache, then jupyter-tracker)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jupyter-tracker"
+
+
+def read_cache(name: str) -> str | None:
+    """A file of the cache folder, or None when it is not there (or cannot be read)."""
+    try:
+        return (cache_dir() / name).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def write_cache(name: str, text: str) -> None:
+    """Write a file of the cache folder atomically; a read-only home only costs recomputing it next time."""
+    path = cache_dir() / name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        pass

@@ -52,7 +52,8 @@ def test_a_new_database_has_the_schema_that_the_migrations_build(tmp_path):
     migrated.close()
 
 
-def test_the_package_scan_is_made_once_per_environment(monkeypatch):
+def test_the_package_scan_is_made_once_per_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache folder
     scans = []
     real = packages._scan
     monkeypatch.setattr(packages, "_scan", lambda: scans.append(1) or real())
@@ -63,6 +64,27 @@ def test_the_package_scan_is_made_once_per_environment(monkeypatch):
     assert context.imported_packages()["psutil"] == first.versions["psutil"]
     monkeypatch.setattr(packages, "environment_key", lambda: (("elsewhere", 1),))
     assert packages.installed() is not first and len(scans) == 2  # something was installed: scan again
+    packages.clear()
+
+
+def test_a_new_process_in_the_same_environment_reads_the_package_list_from_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    packages.clear()
+    first = packages.installed()  # scanned, and written to the cache folder
+    assert list(tmp_path.glob("jupyter-tracker/packages-*.json"))
+    packages.clear()  # as a new process starts
+
+    def no_scan():
+        raise AssertionError("scanned again although the environment did not change")
+
+    monkeypatch.setattr(packages, "_scan", no_scan)
+    assert packages.installed().versions == first.versions
+    for cached in tmp_path.glob("jupyter-tracker/packages-*.json"):
+        cached.write_text("{damaged")
+    packages.clear()
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert packages.installed().versions == first.versions  # a damaged cache is scanned over
     packages.clear()
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-from pathlib import Path
+
+from .. import config
 
 SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
 VL_VERSION = "6.4"
@@ -128,23 +128,11 @@ def _bundle(snippet: str | None) -> str:
 
     version = vl_convert.__version__  # type: ignore[attr-defined]  # missing from its stub
     digest = hashlib.sha256(f"{version}\0{VL_VERSION}\0{snippet}".encode()).hexdigest()[:20]
-    path = _cache_dir() / f"vega-bundle-{digest}.js"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
+    name = f"vega-bundle-{digest}.js"
+    cached = config.read_cache(name)
+    if cached is not None:
+        return cached
     # None is its default snippet (the globals script); its stub says str.
     text = vl_convert.javascript_bundle(snippet, vl_version=VL_VERSION)  # type: ignore[arg-type]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    except OSError:
-        pass  # a read-only home only costs the rebuild next time
+    config.write_cache(name, text)
     return text
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jupyter-tracker"

@@ -1,18 +1,23 @@
-"""The installed distributions, scanned once per environment and process.
+"""The installed distributions, scanned once per environment.
 
 Listing what is installed reads the metadata of every distribution on sys.path (0.1-0.4 s for ~200 of
 them), and both a run's environment (which distributions own the imported modules) and the machine
-snapshot (every installed package) need it. One scan answers both; it is kept in memory and reused until
-sys.path or a folder on it changes (pip installing or removing something changes its site-packages
-folder's mtime), so a kernel's later runs pay nothing and a `pip install` between runs is seen.
+snapshot (every installed package) need it. One scan answers both; it is kept in memory and in the user's
+cache folder, keyed by sys.path and its folders' mtimes (pip installing or removing something changes its
+site-packages folder's mtime): a new process in the same environment reads the list in a millisecond, and
+a `pip install` between runs is seen.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import threading
 from dataclasses import dataclass, field
+
+from .. import config
 
 EnvironmentKey = tuple[tuple[str, int], ...]
 
@@ -31,11 +36,15 @@ _cached: tuple[EnvironmentKey, Installed] | None = None
 
 
 def environment_key() -> EnvironmentKey:
-    """The folders on sys.path with their modification times: what changes when packages come or go."""
+    """The package folders on sys.path (site-packages, dist-packages) with their modification times: what
+    changes when packages come or go. Other entries (the working folder, a script's folder) change with
+    every file written there and hold no installed distributions' metadata."""
     key = []
     for entry in sys.path:
+        if os.path.basename(entry.rstrip(os.sep)) not in ("site-packages", "dist-packages"):
+            continue
         try:
-            key.append((entry, os.stat(entry or ".").st_mtime_ns))
+            key.append((entry, os.stat(entry).st_mtime_ns))
         except OSError:
             continue
     return tuple(key)
@@ -47,8 +56,27 @@ def installed() -> Installed:
     key = environment_key()
     with _lock:  # two runs starting at once scan once
         if _cached is None or _cached[0] != key:
-            _cached = (key, _scan())
+            _cached = (key, _from_disk(key) or _to_disk(key, _scan()))
         return _cached[1]
+
+
+def _cache_name(key: EnvironmentKey) -> str:
+    digest = hashlib.sha256(json.dumps([sys.executable, key]).encode()).hexdigest()[:20]
+    return f"packages-{digest}.json"
+
+
+def _from_disk(key: EnvironmentKey) -> Installed | None:
+    text = config.read_cache(_cache_name(key))
+    try:
+        found = json.loads(text) if text else None
+        return Installed(found["versions"], found["owners"]) if found else None
+    except (ValueError, KeyError, TypeError):  # a damaged cache file: scan again
+        return None
+
+
+def _to_disk(key: EnvironmentKey, found: Installed) -> Installed:
+    config.write_cache(_cache_name(key), json.dumps({"versions": found.versions, "owners": found.owners}))
+    return found
 
 
 def _scan() -> Installed:
