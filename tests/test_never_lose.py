@@ -176,7 +176,7 @@ def test_an_interrupt_while_the_last_points_are_written_still_stores_a_status(tm
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     started = time.monotonic()
-    with pytest.warns(StorageWarning, match="still being written"), pytest.raises(KeyboardInterrupt):
+    with pytest.warns(StorageWarning, match="recover"), pytest.raises(KeyboardInterrupt):
         run.finish()  # waits for the held write: Kernel > Interrupt lands here
     assert time.monotonic() - started < 5
     assert run.status == INTERRUPTED and run.store.get_run(run.id).status == INTERRUPTED
@@ -378,4 +378,129 @@ def test_finish_waits_at_most_finish_timeout_for_a_database_another_process_keep
     deadline = time.monotonic() + 10
     while run.store.get_run(run.id).status != FINISHED and time.monotonic() < deadline:
         time.sleep(0.05)  # the status waited for the lock; so did the point in flight
+    assert run.store.get_run(run.id).status == FINISHED
+
+
+def test_points_logged_from_another_thread_after_the_run_ended_are_saved_not_dropped(store, run_id, tmp_path):
+    w, recovery, _ = writer(store, run_id, tmp_path)
+    w.add_points(points(run_id, 3))
+    assert w.close() is True
+    w.add_points(points(run_id, 2, step0=3))  # a data-loading thread that did not stop in time
+    w.add_event((run_id, T0, "info", "late", "{}"))
+    assert w.not_stored == {"points": 2, "events": 1}
+    saved = read(recovery.path)
+    assert [p[1] for p in saved["points"]] == [3, 4] and saved["events"][0][2] == "late"
+    assert w.flush(timeout=1) is True  # nothing is left waiting
+
+
+def test_a_few_seconds_of_lock_contention_are_waited_for_not_set_aside(store, run_id, tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "MAX_PENDING", 2_000)
+    monkeypatch.setattr(writer_module, "BATCH_POINTS", 500)
+    locked = Refusing(store, sqlite3.OperationalError("database is locked"), times=10)  # about a second
+    w, recovery, _ = writer(locked, run_id, tmp_path)
+    for start in range(0, 10_000, 100):
+        w.add_points(points(run_id, 100, step0=start))
+    assert w.flush(timeout=30)
+    assert recovery.path is None and w.not_stored == {"points": 0, "events": 0}
+    assert len(store.points(run_id)) == 10_000
+    assert w.close() is True
+
+
+class FailsAfterTheBadRow(Refusing):
+    """Refuses one row's values, then fails once as a store (the disk went away for a moment)."""
+
+    def __init__(self, store):
+        super().__init__(store, sqlite3.OperationalError("disk I/O error"), times=0)
+        self.isolated = False
+
+    def write_batch(self, run_id, keys, pts, events, heartbeat, **kwargs):
+        if any(p[2] == 3 for p in pts):
+            if len(pts) == 1:
+                self.isolated = True
+            raise sqlite3.IntegrityError("a bad row")
+        if self.isolated and self.times == 0:
+            self.times = -1
+            raise self.error
+        self.store.write_batch(run_id, keys, pts, events, heartbeat, **kwargs)
+
+
+def test_rows_set_apart_before_the_store_fails_midway_are_saved(store, run_id, tmp_path):
+    w, recovery, _ = writer(FailsAfterTheBadRow(store), run_id, tmp_path)
+    w.add_points(points(run_id, 8))
+    assert w.flush(timeout=10)
+    assert w.close() is False
+    assert [p[1] for p in store.points(run_id)] == [0, 1, 2, 4, 5, 6, 7]
+    assert [p[1] for p in read(recovery.path)["points"]] == [3]
+
+
+def test_a_write_still_under_way_at_exit_is_saved_to_the_recovery_file(tmp_path):
+    db = tmp_path / "t.db"
+    done = script(
+        tmp_path,
+        f"""
+        import time, jupyter_tracker as jt
+        run = jt.start_run("slow-disk", db={str(db)!r}, system=False)
+        assert run.flush()
+        original = run.store.write_batch
+        run.store.write_batch = lambda *a, **k: (time.sleep(5), original(*a, **k))
+        jt.configure(finish_timeout=0.5)
+        run.log(loss=1.0)
+        run.finish()
+        print(run.recovery.path)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "StorageWarning" in done.stderr and "recover" in done.stderr
+    path = done.stdout.strip().splitlines()[-1]
+    assert [p[3] for p in read(path)["points"]] == [1.0]  # (key, step, time, value)
+
+
+def test_recover_twice_adds_each_event_once_and_leaves_a_resumed_run_running(tmp_path):
+    db = tmp_path / "t.db"
+    run = jt.start_run("twice", db=db, system=False)
+    assert run.flush()
+    run.recovery.write(run._writer.key_names, [], [(run.id, T0, "warning", "disk full", "{}")], reason="test")
+    run.recovery.finish("failed", T0, "boom")
+    run.finish()
+    resumed = jt.reconnect("twice", db=db, system=False)  # taken up again before the file is loaded
+    from jupyter_tracker.tracking.recovery import recover
+
+    for _ in range(3):
+        assert recover(run.recovery.path)["status"] == "running"
+    assert [e[2] for e in resumed.store.events(run.id)].count("disk full") == 1
+    assert resumed.store.get_run(run.id).status == "running"
+    resumed.finish()
+
+
+def test_a_failed_statement_in_the_interactive_interpreter_does_not_fail_later_runs(tmp_path):
+    db = tmp_path / "t.db"
+    session = f"import jupyter_tracker as jt\nundefined_name_typo\nrun = jt.start_run('good', db={str(db)!r}, system=False)\n"
+    done = subprocess.run(
+        [sys.executable, "-i"], input=session, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert "NameError" in done.stderr
+    (info,) = Store(db).list_runs()
+    assert info.status == FINISHED and info.error is None
+
+
+def test_a_status_waiting_for_the_lock_never_blocks_this_process_s_reads(tmp_path):
+    db = tmp_path / "t.db"
+    run = jt.start_run("waits", db=db, system=False)
+    assert run.flush()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        jt.configure(finish_timeout=0.5)
+        with pytest.warns(StorageWarning):
+            run.finish()
+        started = time.monotonic()
+        assert run.store.get_run(run.id).status == "running"  # read at once, while the status waits
+        assert time.monotonic() - started < 1.5
+    finally:
+        jt.configure(finish_timeout=None)
+        holder.execute("ROLLBACK")
+        holder.close()
+    deadline = time.monotonic() + 10
+    while run.store.get_run(run.id).status != FINISHED and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert run.store.get_run(run.id).status == FINISHED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -92,6 +93,7 @@ class Connection:
         processes); past it, sqlite3.OperationalError "database is locked". Default: the busy timeout."""
         if self.read_only:
             raise StoreError(f"{self.path} was opened for reading only; open it with write=True to change it")
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         if not self.lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
             raise sqlite3.OperationalError("database is locked (another thread of this process is writing)")
         try:
@@ -99,7 +101,7 @@ class Connection:
                 self.retire()
             if self.retired is not None:
                 raise StoreError(self.retired)
-            self._begin(timeout)
+            self._begin(None if deadline is None else deadline - time.monotonic())  # one deadline for both
             try:
                 yield self.conn
             except BaseException:

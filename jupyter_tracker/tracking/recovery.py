@@ -8,7 +8,6 @@ several threads; each line is complete on its own, so a file cut short still loa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..jsonsafe import number, unnumber
+from ..store import is_contention
 
 FORMAT = "jupyter-tracker-recovery"
 FOLDER = "jupyter-tracker-recovery"
@@ -112,14 +112,24 @@ def read(path: str | Path) -> dict[str, Any]:
 
 def recover(path: str | Path, db: Any = None) -> dict[str, Any]:
     """Load a recovery file back into its run (in `db`, default: the database the file names); returns what
-    was loaded. Loading twice changes nothing: a point replaces the one at its key and step."""
+    was loaded. Loading twice changes nothing: a point replaces the one at its key and step, an event already
+    there is not added again, and the final status is applied only to a run still stored as running that
+    has not beaten its heart since (a resumed run keeps going)."""
+    from ..errors import RunNotFound
     from ..models import CRASHED, RUNNING
     from .stores import store_for
 
     found = read(path)
     header = found["header"]
     store = store_for(db if db is not None else header["db"])
-    info = store.find_run(header["run"]["uuid"])
+    run = header["run"]
+    try:
+        info = store.find_run(run["uuid"])
+    except RunNotFound:
+        raise RunNotFound(
+            f"run {run.get('name')!r} (uuid {run['uuid']}) of {path} is not in {store.path}; pass the database "
+            "it was logged to with --db"
+        ) from None
     key_ids = store.metric_keys(info.id)
     new_keys = []
     for key, *_ in found["points"]:
@@ -127,25 +137,33 @@ def recover(path: str | Path, db: Any = None) -> dict[str, Any]:
             key_ids[key] = len(key_ids)
             new_keys.append((info.id, key_ids[key], key))
     points = [(info.id, key_ids[key], step, when, value) for key, step, when, value in found["points"]]
-    events = [(info.id, when, level, message, extra) for when, level, message, extra in found["events"]]
+    stored = {(when, level, message) for when, level, message, _ in store.events(info.id)}
+    events = [(info.id, *event) for event in found["events"] if tuple(event[:3]) not in stored]
     store.write_batch(info.id, new_keys, points, events, info.heartbeat or time.time())
     final = found["status"]
-    open_ = info.status in (RUNNING, CRASHED)  # stored as running: the status in the file is the real one
-    if final is not None and open_:
+    ends = final is not None and info.status in (RUNNING, CRASHED) and (info.heartbeat or 0) <= final["ended"]
+    if final is not None and ends:
         store.end_run(info.id, final["status"], final["ended"], final["error"])
     elif info.ended is not None:  # summaries of an ended run are stored: bring them up to date
         store.end_run(info.id, info.status, info.ended, info.error)
-    status = final["status"] if final is not None and open_ else info.status
+    status = final["status"] if final is not None and ends else info.status
     return {"run": info.id, "name": info.name, "points": len(points), "events": len(events), "status": status}
 
 
 def end_later(store: Any, run_id: int, status: str, ended: float, error: str | None) -> None:
     """Store a run's final status once another program lets go of the database, from a quiet daemon thread
-    (the recovery file has it too, for a process that exits first)."""
+    that holds the connection a second at a time, so this process's reads go on meanwhile (the recovery file
+    has the status too, for a process that exits first)."""
 
     def end() -> None:
-        with contextlib.suppress(Exception):
-            store.end_run(run_id, status, ended, error)
+        for _attempt in range(600):  # ten minutes at most
+            try:
+                store.end_run(run_id, status, ended, error, timeout=1.0)
+                return
+            except Exception as exc:  # noqa: BLE001 - only contention is worth another try
+                if not is_contention(exc):
+                    return
+            time.sleep(0.5)
 
     threading.Thread(target=end, name=f"jupyter-tracker-end-{run_id}", daemon=True).start()
 
@@ -153,18 +171,12 @@ def end_later(store: Any, run_id: int, status: str, ended: float, error: str | N
 def not_stored_message(run_name: str, db: Path, writer: Any, recovery: RecoveryFile) -> str:
     """What the user reads when a run ended with rows the store did not take: how many, why, and where."""
     counts = writer.not_stored
-    what = " and ".join(f"{n:,} {kind}" for kind, n in counts.items() if n)
+    what = " and ".join(f"{n:,} {kind}" for kind, n in counts.items() if n) or "its final status"
     why = f" ({type(writer.failure).__name__}: {writer.failure})" if writer.failure is not None else ""
-    if not what and writer.in_flight:
-        folder = Path(tempfile.gettempdir()) / FOLDER
-        return (
-            f"run {run_name!r} ended while its last batch was still being written to {db}{why}; it lands there "
-            f"once the database takes it, or in a recovery file in {folder} if the database refuses it"
-        )
-    what = what or "its final status"
     if recovery.path is None or writer.lost:
         return f"run {run_name!r}: {what} could not be stored in {db}{why} and could not be saved elsewhere"
     return (
-        f"run {run_name!r}: {what} could not be stored in {db}{why}. They were saved to {recovery.path}; "
-        f"load them back once the database is usable again: jupyter-tracker recover {recovery.path}"
+        f"run {run_name!r}: {what} could not be stored in {db} by the end of the run{why}. They were saved to "
+        f"{recovery.path}; load them back once the database is usable again (loading twice changes nothing): "
+        f"jupyter-tracker recover {recovery.path}"
     )

@@ -339,32 +339,44 @@ class Run:
                 self._sampler.stop()
             stored = self._writer.close(timeout)
         except KeyboardInterrupt as exc:  # Kernel > Interrupt while the last points are written
-            interrupt, stored = exc, self._writer.close(0)
+            interrupt, stored = (
+                exc,
+                self._writer.close(0, KeyboardInterrupt("interrupted while being written")),
+            )
             status = self._status = INTERRUPTED if not stored and status == FINISHED else status
-        self._end(status, error, stored, max(deadline - time_module.monotonic(), 1.0))
+        interrupt = (
+            self._end(status, error, stored, max(deadline - time_module.monotonic(), 0.1)) or interrupt
+        )
         if interrupt is not None:
             raise interrupt
 
-    def _end(self, status: str, error: str | None, stored: bool, timeout: float) -> None:
-        ended = time_module.time()
+    def _end(self, status: str, error: str | None, stored: bool, timeout: float) -> KeyboardInterrupt | None:
+        """Store the final status (or leave it in the recovery file and to a later try), tell the listeners;
+        an interrupt meanwhile is handed back to be raised once all is said."""
+        ended, interrupt = time_module.time(), None
         try:
             self._store.end_run(self.id, status, ended, error, timeout=timeout)
-        except Exception as exc:  # the status waits in the recovery file (and for the lock, if that is all)
+        except (
+            Exception,
+            KeyboardInterrupt,
+        ) as exc:  # the status waits in the recovery file, and for the lock
             self.recovery.finish(status, ended, error)
             self._writer.failure, stored = self._writer.failure or exc, False
-            if is_contention(exc):
+            interrupt = exc if isinstance(exc, KeyboardInterrupt) else None
+            if interrupt is not None or is_contention(exc):
                 end_later(self._store, self.id, status, ended, error)
         active.remove(self)
         checkpoint_if_idle(self._store)  # the .db file alone then holds every ended run
         if not stored:
             message = not_stored_message(self.name, self._store.path, self._writer, self.recovery)
             logger.warning(message)
-            warnings.warn(message, StorageWarning, stacklevel=3)
+            warnings.warn(message, StorageWarning, stacklevel=4)
         for listener in list(self._listeners):
             try:
                 listener([], [], status)
             except Exception:
                 pass
+        return interrupt
 
     close = finish
 

@@ -146,7 +146,8 @@ def _watch_uncaught_exceptions() -> None:
     previous = sys.excepthook
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
-        _uncaught.append(value)
+        if not hasattr(sys, "ps1"):  # the interactive interpreter passes every failed statement through here
+            _uncaught.append(value)
         previous(kind, value, tb)
 
     excepthook._jupyter_tracker = True  # type: ignore[attr-defined]

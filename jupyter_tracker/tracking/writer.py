@@ -70,6 +70,7 @@ class BatchWriter:
         # Set when the loop has ended. Waited on instead of Thread.join(): an interrupted join marks a
         # running thread as stopped on Python 3.11 (bpo-45274's fix), and Ctrl-C during finish() is normal.
         self._ended = threading.Event()
+        self._in_flight: tuple[list, list] | None = None  # the points and events of the write under way
         self._stopping = self._done = False
         self._failures = 0
         self.failure: BaseException | None = None  # the store's error while it refuses every write
@@ -83,6 +84,9 @@ class BatchWriter:
 
     # -- called from any thread ----------------------------------------------------------------
     def add_points(self, rows: list[tuple]) -> None:
+        if self._done:  # the run has ended meanwhile (a thread still logging): save, never drop
+            self._late(rows, [])
+            return
         with self._lock:
             self._points.extend(rows)
             self._added += len(rows)
@@ -112,10 +116,18 @@ class BatchWriter:
             self.key_names[key_id] = name
 
     def add_event(self, row: tuple) -> None:
+        if self._done:
+            self._late([], [row])
+            return
         with self._lock:
             self._events.append(row)
             self._added += 1
         self._wake.set()
+
+    def _late(self, points: list, events: list) -> None:
+        with self._lock:
+            self._added += len(points) + len(events)
+        self._set_aside(points, events, RuntimeError("logged after the run had ended"), counted=False)
 
     def submit(self, job: Callable[[], object]) -> None:
         """Run `job` on the writer thread, before the next write (slow captures, snapshots)."""
@@ -140,7 +152,7 @@ class BatchWriter:
                 timeout,
             )
 
-    def close(self, timeout: float | None = None) -> bool:
+    def close(self, timeout: float | None = None, reason: BaseException | None = None) -> bool:
         """Write what is left and stop the thread, waiting at most `timeout` seconds (CLOSE_SECONDS by
         default); what could not be written by then goes to the recovery file. True if all was stored."""
         with self._lock:
@@ -148,18 +160,23 @@ class BatchWriter:
         self._wake.set()
         if self._thread is threading.current_thread():  # a job ending its own run: the loop ends after it
             return True
-        if not self._ended.wait(CLOSE_SECONDS if timeout is None else timeout):
-            # Still waiting for a busy database, or a write that hangs: what is left goes aside.
+        waited = CLOSE_SECONDS if timeout is None else timeout
+        if not self._ended.wait(waited):
+            # Still waiting for a busy database, or a write that hangs: what is left goes aside, and so does a
+            # copy of the write under way (the process may exit before it lands; loading it twice is harmless).
             self._abandon.set()
-            self._set_aside_pending(
-                TimeoutError(f"the database stayed busy for {timeout or CLOSE_SECONDS} s")
-            )
+            why = reason or TimeoutError(f"the database did not take the last points within {waited:g} s")
+            with self._lock:
+                in_flight, self._in_flight = self._in_flight, None
+            if in_flight is not None:
+                self._set_aside(*in_flight, why)
+            self._set_aside_pending(why)
         else:
             self._thread.join(1.0)  # it has ended its loop: let it leave the thread list too
             if self._has_data():  # the loop died of a bug: try once from here, then set the rest aside
                 self._write_chunk(time.time())
                 self._set_aside_pending(self.failure or RuntimeError("the writer thread stopped"))
-        return not self.in_flight and not any(self.not_stored.values()) and not self.lost
+        return not any(self.not_stored.values()) and not self.lost
 
     @property
     def in_flight(self) -> bool:
@@ -173,8 +190,10 @@ class BatchWriter:
             while not self._ended.is_set() and (
                 len(self._points) >= MAX_PENDING // 2 or self._lag_locked() > MAX_LAG_SECONDS / 2
             ):
-                if self.failure is not None or time.monotonic() > deadline:
-                    break
+                if (
+                    self.failure is not None and not is_contention(self.failure)
+                ) or time.monotonic() > deadline:
+                    break  # the store refuses writes, or stayed busy too long
                 self._wake.set()
                 self._progress.wait(0.5)
             else:
@@ -182,7 +201,9 @@ class BatchWriter:
         # The store takes nothing (or far too slowly): keep memory bounded, save the oldest rows aside.
         with self._lock:
             oldest, self._points = self._points[: MAX_PENDING // 2], self._points[MAX_PENDING // 2 :]
-        self._set_aside(oldest, [], self.failure or TimeoutError("the database did not keep up"))
+        self._set_aside(
+            oldest, [], self.failure or TimeoutError("the database did not keep up"), counted=False
+        )
 
     # -- the writer thread ---------------------------------------------------------------------
     def _loop(self) -> None:
@@ -236,6 +257,7 @@ class BatchWriter:
             events, self._events = self._events, []
             points, self._points = self._points[:BATCH_POINTS], self._points[BATCH_POINTS:]
             beat = self._beats
+            self._in_flight = (points, events)
             self._progress.notify_all()  # room for a producer waiting on back-pressure
         try:
             self._store.write_batch(self._run_id, keys, points, events, now, timeout=WRITE_LOCK_SECONDS)
@@ -244,6 +266,9 @@ class BatchWriter:
         except Exception as exc:
             self._failed(exc, keys, points, events)
             return False
+        finally:
+            with self._lock:
+                self._in_flight = None
         self._written(keys, points, events, beat)
         return True
 
@@ -262,8 +287,7 @@ class BatchWriter:
 
     def _failed(self, exc: BaseException, keys: list, points: list, events: list) -> None:
         """The store refused the whole write: keep the rows, in order, for the next try."""
-        if self._abandon.is_set():  # close() gave up on this write: save its rows aside
-            self._set_aside(points, events, exc)
+        if self._abandon.is_set():  # close() gave up on this write: its rows are in the recovery file already
             return
         with self._lock:
             self._points[:0], self._events[:0], self._keys[:0] = points, events, keys
@@ -299,6 +323,8 @@ class BatchWriter:
                     work += [(kind, rows[middle:]), (kind, rows[:middle])]
                 continue
             except Exception as exc:  # the store itself failed meanwhile: the rest waits for the next try
+                if any(bad.values()):
+                    self._set_apart(bad)
                 left: dict[str, list] = {"keys": [], "points": [], "events": []}
                 for left_kind, left_rows in [(kind, rows), *reversed(work)]:  # in the order they came
                     left[left_kind] += left_rows
@@ -309,28 +335,35 @@ class BatchWriter:
         return True
 
     def _set_apart(self, bad: dict[str, list]) -> None:
-        rows = [row for kind in ("keys", "points", "events") for row, _ in bad[kind]]
         first = next(exc for kind in ("keys", "points", "events") for _, exc in bad[kind])
         with self._progress:
-            self._handled += len(rows)
-            self._progress.notify_all()
-        where = self._set_aside([r for r, _ in bad["points"]], [r for r, _ in bad["events"]], first)
+            self._handled += len(bad["keys"])
+        points, events = [r for r, _ in bad["points"]], [r for r, _ in bad["events"]]
+        where = self._set_aside(points, events, first, counted=False)
         what = ", ".join(f"{len(bad[k])} {k}" for k in ("points", "events", "keys") if bad[k])
         self._report(ValueError(f"{what} could not be stored ({type(first).__name__}: {first}){where}"))
 
     def _set_aside_pending(self, exc: BaseException) -> None:
         with self._progress:
-            points, events, self._points, self._events, self._keys = self._points, self._events, [], [], []
-            self._handled += len(points) + len(events)
+            points, events, keys = self._points, self._events, self._keys
+            self._points, self._events, self._keys = [], [], []
+            self._handled += len(keys)
             self._progress.notify_all()
         if points or events:
-            self._set_aside(points, events, exc)
+            self._set_aside(points, events, exc, counted=False)
 
-    def _set_aside(self, points: list, events: list, exc: BaseException) -> str:
-        """Save rows the store did not take to the recovery file; the text says where (or that they are lost)."""
-        self.not_stored["points"] += len(points)
-        self.not_stored["events"] += len(events)
-        if self._recovery is not None and (points or events):
+    def _set_aside(self, points: list, events: list, exc: BaseException, *, counted: bool = True) -> str:
+        """Save rows the store did not take to the recovery file; the text says where (or that they are lost).
+        Unless `counted` (rows handled already), they count as handled, so flush() and back-pressure go on."""
+        with self._progress:
+            self.not_stored["points"] += len(points)
+            self.not_stored["events"] += len(events)
+            if not counted:
+                self._handled += len(points) + len(events)
+                self._progress.notify_all()
+        if not points and not events:
+            return ""
+        if self._recovery is not None:
             try:
                 path = self._recovery.write(
                     self.key_names, points, events, reason=f"{type(exc).__name__}: {exc}"
@@ -338,7 +371,8 @@ class BatchWriter:
                 return f"; saved to {path}"
             except Exception as error:  # noqa: BLE001 - even the temp folder is full: say so
                 self._report(error)
-        self.lost += len(points) + len(events)
+        with self._lock:
+            self.lost += len(points) + len(events)
         return "; they could not be saved anywhere"
 
     def _report(self, exc: BaseException) -> None:
