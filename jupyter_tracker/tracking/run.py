@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any, cast
 
 from .. import config
-from ..errors import InvalidArgument, RunClosed, StorageWarning
+from ..errors import InvalidArgument, RunClosed
 from ..frames import DataFrame
 from ..models import FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
-from ..store import Store, is_contention
+from ..store import Store
 from . import active, validation
 from .alerts import RunAlerts
 from .artifacts import RunArtifacts
+from .ending import store_the_end
 from .envtrack import EnvTracking
 from .extras import Extras
 from .folders import describe_folder
 from .forward import forward
-from .recovery import RecoveryFile, end_later, not_stored_message
+from .recovery import RecoveryFile
 from .sampling import start_sampling
-from .stores import checkpoint_if_idle
 from .validation import MAX_STEP, as_float
 from .writer import BatchWriter
 
@@ -344,39 +344,10 @@ class Run:
                 self._writer.close(0, KeyboardInterrupt("interrupted while being written")),
             )
             status = self._status = INTERRUPTED if not stored and status == FINISHED else status
-        interrupt = (
-            self._end(status, error, stored, max(deadline - time_module.monotonic(), 0.1)) or interrupt
-        )
+        remaining = max(deadline - time_module.monotonic(), 0.1)
+        interrupt = store_the_end(self, status, error, stored, remaining) or interrupt
         if interrupt is not None:
             raise interrupt
-
-    def _end(self, status: str, error: str | None, stored: bool, timeout: float) -> KeyboardInterrupt | None:
-        """Store the final status (or leave it in the recovery file and to a later try), tell the listeners;
-        an interrupt meanwhile is handed back to be raised once all is said."""
-        ended, interrupt = time_module.time(), None
-        try:
-            self._store.end_run(self.id, status, ended, error, timeout=timeout)
-        except (
-            Exception,
-            KeyboardInterrupt,
-        ) as exc:  # the status waits in the recovery file, and for the lock
-            self.recovery.finish(status, ended, error)
-            self._writer.failure, stored = self._writer.failure or exc, False
-            interrupt = exc if isinstance(exc, KeyboardInterrupt) else None
-            if interrupt is not None or is_contention(exc):
-                end_later(self._store, self.id, status, ended, error)
-        active.remove(self)
-        checkpoint_if_idle(self._store)  # the .db file alone then holds every ended run
-        if not stored:
-            message = not_stored_message(self.name, self._store.path, self._writer, self.recovery)
-            logger.warning(message)
-            warnings.warn(message, StorageWarning, stacklevel=4)
-        for listener in list(self._listeners):
-            try:
-                listener([], [], status)
-            except Exception:
-                pass
-        return interrupt
 
     close = finish
 
