@@ -14,9 +14,11 @@ import sys
 import textwrap
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 import jupyter_tracker as jt
 from jupyter_tracker.errors import StorageWarning
@@ -219,6 +221,20 @@ def test_params_and_tags_are_stored_with_the_run_in_one_transaction(tmp_path, mo
         assert run.params == {"lr": 0.1} and run.tags == ["a", "b"]
 
 
+@contextmanager
+def locked_by_another_program(db: Path, *, finish_timeout: float):
+    """Another connection holds the database's write lock; runs wait at most `finish_timeout` to end."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    jt.configure(finish_timeout=finish_timeout)
+    try:
+        yield
+    finally:
+        jt.configure(finish_timeout=None)
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def script(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     code = textwrap.dedent(body)
     return subprocess.run(
@@ -362,23 +378,14 @@ def test_finish_waits_at_most_finish_timeout_for_a_database_another_process_keep
     db = tmp_path / "t.db"
     run = jt.start_run("locked-out", db=db, system=False)
     assert run.flush()
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock
-    try:
+    with locked_by_another_program(db, finish_timeout=1):
         run.log(loss=1.0)
-        jt.configure(finish_timeout=1)
         started = time.monotonic()
         with pytest.warns(StorageWarning):
             run.finish()
         assert time.monotonic() - started < 4
-    finally:
-        jt.configure(finish_timeout=None)
-        holder.execute("ROLLBACK")
-        holder.close()
-    deadline = time.monotonic() + 10
-    while run.store.get_run(run.id).status != FINISHED and time.monotonic() < deadline:
-        time.sleep(0.05)  # the status waited for the lock; so did the point in flight
-    assert run.store.get_run(run.id).status == FINISHED
+    # the status waited for the lock; so did the point in flight
+    wait_until(lambda: run.store.get_run(run.id).status == FINISHED, 10, "the final status")
 
 
 def test_points_logged_from_another_thread_after_the_run_ended_are_saved_not_dropped(store, run_id, tmp_path):
@@ -487,20 +494,10 @@ def test_a_status_waiting_for_the_lock_never_blocks_this_process_s_reads(tmp_pat
     db = tmp_path / "t.db"
     run = jt.start_run("waits", db=db, system=False)
     assert run.flush()
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        jt.configure(finish_timeout=0.5)
+    with locked_by_another_program(db, finish_timeout=0.5):
         with pytest.warns(StorageWarning):
             run.finish()
         started = time.monotonic()
         assert run.store.get_run(run.id).status == "running"  # read at once, while the status waits
         assert time.monotonic() - started < 1.5
-    finally:
-        jt.configure(finish_timeout=None)
-        holder.execute("ROLLBACK")
-        holder.close()
-    deadline = time.monotonic() + 10
-    while run.store.get_run(run.id).status != FINISHED and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.store.get_run(run.id).status == FINISHED
+    wait_until(lambda: run.store.get_run(run.id).status == FINISHED, 10, "the final status")
