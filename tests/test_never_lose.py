@@ -501,3 +501,23 @@ def test_a_status_waiting_for_the_lock_never_blocks_this_process_s_reads(tmp_pat
         assert run.store.get_run(run.id).status == "running"  # read at once, while the status waits
         assert time.monotonic() - started < 1.5
     wait_until(lambda: run.store.get_run(run.id).status == FINISHED, 10, "the final status")
+
+
+def test_a_pid_reused_by_another_process_does_not_keep_a_crashed_run_running(tmp_path):
+    from jupyter_tracker.tracking.stores import HOST, store_for
+
+    store = store_for(tmp_path / "t.db")
+    now = time.time()
+    me = {"pid": os.getpid(), "host": HOST, "heartbeat": now, "status": "running", "started": now}
+
+    def run(name, environment):
+        return store.create_run("p", [name], now, environment=environment, **me)[0]
+
+    mine = run("mine", {"process": jt.tracking.context.process_identity()})
+    reused = run("reused", {"process": {"pid": os.getpid(), "started": 12345.0}})  # the pid's earlier owner
+    older = run("older", {})  # written before start times were kept: the heartbeat decides
+    assert store.get_run(mine).status == "running"
+    assert store.get_run(reused).status == "crashed"  # at once, not after the 60 s heartbeat
+    assert store.get_run(older).status == "running"
+    with jt.start_run("live", db=store, system=False) as live:
+        assert live.info.status == "running" and live.info.environment["process"]["pid"] == os.getpid()

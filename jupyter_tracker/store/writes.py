@@ -84,17 +84,21 @@ class Writes:
         raise InvalidArgument(f"no free run name in project {project!r}")
 
     def reopen_run(
-        self, run_id: int, fields: dict, *, metadata: dict, params: dict, tags: Iterable[str]
+        self, run_id: int, fields: dict, *, merge: dict[str, dict], params: dict, tags: Iterable[str]
     ) -> None:
-        """Mark a stored run running again with `fields`, merged metadata, params and tags: one transaction."""
+        """Mark a stored run running again with `fields`, `merge` merged into its JSON columns (metadata,
+        environment), params and tags: one transaction."""
         values = _run_values(fields)
         assignments = ", ".join(f"{column} = ?" for column in values)
         with self.db.transaction() as conn:
             conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
-            if metadata:
-                (current,) = conn.execute("SELECT metadata FROM runs WHERE id = ?", (run_id,)).fetchone()
-                merged = {**json.loads(current), **metadata}
-                conn.execute("UPDATE runs SET metadata = ? WHERE id = ?", (dumps(merged), run_id))
+            for column, updates in merge.items():
+                if column not in _JSON_COLUMNS:
+                    raise InvalidArgument(f"{column} is not a JSON column")
+                if updates:
+                    (current,) = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    merged = {**json.loads(current), **updates}
+                    conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (dumps(merged), run_id))
             _insert_params_and_tags(conn, run_id, params, tags)
 
     def update_run(self, run_id: int, **fields) -> None:

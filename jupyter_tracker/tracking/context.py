@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import platform
@@ -9,6 +10,8 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import psutil
 
 from ..hardware.packages import installed
 
@@ -25,6 +28,16 @@ def quick_context() -> dict:
         "pid": os.getpid(),
         "notebook": notebook_path(),
     }
+
+
+@functools.cache
+def process_identity() -> dict:
+    """This process's id and start time: a pid alone can be reused by another process after a crash."""
+    try:
+        started = psutil.Process(os.getpid()).create_time()
+    except psutil.Error:
+        started = None
+    return {"pid": os.getpid(), "started": started}
 
 
 def notebook_path() -> str | None:

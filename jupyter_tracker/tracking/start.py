@@ -78,8 +78,17 @@ def _create(store: Store, project: str, name: str | None, row: dict) -> int:
     """A new run row, named `name` (numbered if taken) or given a random name."""
     now = time_module.time()
     candidates = names.numbered(name) if name else names.random_names()
+    process = {"process": context.process_identity()}  # tells a crashed run from one whose pid was reused
     run_id, _ = store.create_run(  # the row, its params and tags in one transaction
-        project, candidates, now, status=RUNNING, started=now, heartbeat=now, **row, **context.quick_context()
+        project,
+        candidates,
+        now,
+        status=RUNNING,
+        started=now,
+        heartbeat=now,
+        environment=process,
+        **row,
+        **context.quick_context(),
     )
     return run_id
 
@@ -104,7 +113,7 @@ def _reopen(store: Store, ref: int | str, project: str | None, row: dict) -> tup
     store.reopen_run(
         info.id,
         {**fields, **context.quick_context()},
-        metadata=row["metadata"],
+        merge={"metadata": row["metadata"], "environment": {"process": context.process_identity()}},
         params=row["params"],
         tags=row["tags"],
     )

@@ -6,6 +6,7 @@ writer died (its process is gone, or its heartbeat has been silent too long) as 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -53,7 +54,7 @@ def judge_running(row: dict, *, now: float | None = None) -> str:
     """'crashed' for a run stored as running whose process on this host is gone or whose heartbeat is
     stale; else 'running'."""
     pid, host, heartbeat = row.get("pid"), row.get("host"), row.get("heartbeat")
-    if host == HOST and pid is not None and not pid_alive(pid):
+    if host == HOST and pid is not None and not pid_alive(pid, _process_started(row)):
         return CRASHED
     now = time.time() if now is None else now
     if heartbeat is not None and now - heartbeat > STALE_AFTER_SECONDS:
@@ -61,11 +62,23 @@ def judge_running(row: dict, *, now: float | None = None) -> str:
     return RUNNING
 
 
-def pid_alive(pid: int) -> bool:
-    """True while process `pid` exists and is not a zombie."""
-    if pid == os.getpid():
-        return True
+def pid_alive(pid: int, started: float | None = None) -> bool:
+    """True while process `pid` exists, is not a zombie and (when `started` is known) is the process that
+    started then, not another one the pid was given to since."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        process = psutil.Process(pid)
+        if started is not None and abs(process.create_time() - started) > 1.0:
+            return False
+        return pid == os.getpid() or process.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return False
+
+
+def _process_started(row: dict) -> float | None:
+    """The start time of the process that wrote the run (kept in its environment), if recorded."""
+    environment = row.get("environment")
+    try:
+        found = json.loads(environment) if isinstance(environment, str) else environment or {}
+        return found.get("process", {}).get("started")
+    except (ValueError, AttributeError):
+        return None
