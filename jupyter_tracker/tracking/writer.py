@@ -178,11 +178,6 @@ class BatchWriter:
                 self._set_aside_pending(self.failure or RuntimeError("the writer thread stopped"))
         return not any(self.not_stored.values()) and not self.lost
 
-    @property
-    def in_flight(self) -> bool:
-        """A write was still under way when close() stopped waiting: it may yet land, or be set aside."""
-        return not self._ended.is_set() and self._abandon.is_set()
-
     # -- back-pressure -------------------------------------------------------------------------
     def _wait_for_room(self) -> None:
         deadline = time.monotonic() + ROOM_WAIT_SECONDS
