@@ -24,3 +24,23 @@ class FakeRun:
     def deliver(self, points=(), events=(), status="running"):
         for listener in list(self.listeners):
             listener(list(points), list(events), status)
+
+
+def not_databases(folder) -> dict[str, str]:
+    """Paths in `folder` that are not jupyter-tracker databases (a text file, an empty file, another
+    program's SQLite file, a folder), each with the words that say why."""
+    import sqlite3
+
+    (folder / "notes.txt").write_text("my notes, not a database\n" * 50)
+    (folder / "empty.db").touch()
+    foreign = sqlite3.connect(folder / "other-app.db")
+    foreign.execute("CREATE TABLE notes (text TEXT)")
+    foreign.commit()
+    foreign.close()
+    (folder / "a-folder").mkdir()
+    return {
+        "notes.txt": "not a SQLite file",
+        "empty.db": "it is an empty file",
+        "other-app.db": "it holds another program's tables: notes",
+        "a-folder": "is a folder",
+    }

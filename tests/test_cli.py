@@ -4,6 +4,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from fakes import not_databases
 from waiting import stored_points, wait_until
 
 import jupyter_tracker as jt
@@ -180,21 +181,9 @@ def test_export_paths_formats_and_overwrites(tmp_path):
 
 
 def test_what_is_not_a_database_gets_its_own_one_line_error_and_stays_untouched(tmp_path):
-    import sqlite3
-
-    (tmp_path / "notes.txt").write_text("my notes\n")
-    (tmp_path / "empty.db").touch()
-    conn = sqlite3.connect(tmp_path / "other-app.db")
-    conn.execute("CREATE TABLE notes (text TEXT)")
-    conn.commit()
-    conn.close()
-    (tmp_path / "a-folder").mkdir()
-    cases = {
-        "notes.txt": "is not a jupyter-tracker database (not a SQLite file)",
-        "empty.db": "is not a jupyter-tracker database (it is an empty file)",
-        "other-app.db": "is not a jupyter-tracker database (it holds another program's tables: notes)",
-        "a-folder": "is a folder, not a database file",
-    }
+    why = not_databases(tmp_path)
+    cases = {name: f"is not a jupyter-tracker database ({words})" for name, words in why.items()}
+    cases["a-folder"] = "is a folder, not a database file"
     before = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
     runs = [(name, ["ls"]) for name in cases]  # every command opens it alike
     runs += [("empty.db", ["show", "1"]), ("other-app.db", ["export", "1", "-o", str(tmp_path / "a-folder")])]

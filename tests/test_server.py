@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from fakes import not_databases
 
 # The fixtures are imported here rather than enabled as a plugin, so that their autouse event loop
 # stays out of every other test module.
@@ -237,29 +238,10 @@ def test_real_card(api, runs):
     assert code == 200 and headers["Content-Type"].startswith("text/html") and "baseline" in body
 
 
-def _not_databases(root):
-    """Paths under the server root that are not jupyter-tracker databases, with what makes them so."""
-    import sqlite3
-
-    (root / "notes.txt").write_text("my notes, not a database\n" * 50)
-    (root / "empty.db").touch()
-    foreign = sqlite3.connect(root / "other-app.db")
-    foreign.execute("CREATE TABLE notes (text TEXT)")
-    foreign.commit()
-    foreign.close()
-    (root / "a-folder").mkdir()
-    return {
-        "notes.txt": "not a SQLite file",
-        "empty.db": "an empty file",
-        "other-app.db": "another program's tables: notes",
-        "a-folder": "is a folder",
-    }
-
-
 def test_non_databases_answer_400_with_paths_relative_to_the_root(api, jp_root_dir):
     import hashlib
 
-    cases = _not_databases(jp_root_dir)
+    cases = not_databases(jp_root_dir)
     before = {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in jp_root_dir.iterdir() if p.is_file()
     }
