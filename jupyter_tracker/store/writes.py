@@ -32,6 +32,16 @@ def dumps(value) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+def _merge_json(conn: sqlite3.Connection, run_id: int, column: str, updates: dict) -> dict:
+    """Merge `updates` into one of the run's JSON columns, inside the caller's transaction; the result."""
+    if column not in _JSON_COLUMNS:
+        raise InvalidArgument(f"{column} is not a JSON column")
+    (current,) = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    merged = {**json.loads(current), **updates}
+    conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (dumps(merged), run_id))
+    return merged
+
+
 def _insert_params_and_tags(conn: sqlite3.Connection, run_id: int, params: dict, tags: Iterable[str]) -> None:
     conn.executemany(PUT_PARAM, [(run_id, str(k), dumps(v)) for k, v in params.items()])
     conn.executemany("INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags])
@@ -93,12 +103,7 @@ class Writes:
         with self.db.transaction() as conn:
             conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
             for column, updates in merge.items():
-                if column not in _JSON_COLUMNS:
-                    raise InvalidArgument(f"{column} is not a JSON column")
-                if updates:
-                    (current,) = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
-                    merged = {**json.loads(current), **updates}
-                    conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (dumps(merged), run_id))
+                _merge_json(conn, run_id, column, updates)
             _insert_params_and_tags(conn, run_id, params, tags)
 
     def update_run(self, run_id: int, **fields) -> None:
@@ -110,13 +115,8 @@ class Writes:
 
     def merge_json(self, run_id: int, column: str, updates: dict) -> dict:
         """Merge `updates` into the run's JSON column atomically and return the result."""
-        if column not in _JSON_COLUMNS:
-            raise InvalidArgument(f"{column} is not a JSON column")
         with self.db.transaction() as conn:
-            (current,) = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
-            merged = {**json.loads(current), **updates}
-            conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (dumps(merged), run_id))
-        return merged
+            return _merge_json(conn, run_id, column, updates)
 
     def set_params(self, run_id: int, params: dict) -> None:
         with self.db.transaction() as conn:
