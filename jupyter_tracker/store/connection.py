@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreError
-from .opening import BUSY_TIMEOUT_S, identity, is_contention, open_reader, open_writer, retrying, user_version
+from .opening import BUSY_TIMEOUT_S, identity, is_contention, open_reader, open_writer, user_version
 from .schema import SCHEMA_VERSION, build_migrations, create_current
 
 __all__ = ["BUSY_TIMEOUT_S", "CHUNK", "DATA_ERRORS", "Connection", "chunks", "is_contention", "placeholders"]
@@ -114,12 +114,22 @@ class Connection:
             self.lock.release()
 
     def _begin(self, timeout: float | None) -> None:
-        if timeout is None:
-            retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"))
-            return
-        self.conn.execute(f"PRAGMA busy_timeout = {int(max(timeout, 0.0) * 1000)}")
+        # SQLite's own busy handler sleeps up to 100 ms between tries, so a writer of another process
+        # could sit idle long after the lock came free: several processes logging at once would write
+        # less in total than one. Polling every few milliseconds hands the lock over at once.
+        deadline = time.monotonic() + (BUSY_TIMEOUT_S if timeout is None else max(timeout, 0.0))
+        self.conn.execute("PRAGMA busy_timeout = 0")
         try:
-            retrying(lambda: self.conn.execute("BEGIN IMMEDIATE"), timeout)
+            delay = 0.0005
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not is_contention(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
+                delay = min(delay * 1.5, 0.004)
         finally:
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
