@@ -1,6 +1,6 @@
 """Side by side: jupyter-tracker, Trackio and wandb (offline) on one workload, beside raw sqlite3.
 
-    python tests/perf/bench_peers.py [--steps 5000] [--metrics 20] [--repeat 3] [--writers 4]
+    python tests/perf/bench_peers.py [--steps 5000] [--metrics 20] [--repeat 3] [--writers 4] [--only TRACKER ...] [--writers-only]
 
 Every measurement runs in a fresh Python process on a fresh database folder, `--repeat` times; the
 median is shown. Peers are measured where they are installed (`pip install -e ".[bench]"`); a missing
@@ -147,9 +147,11 @@ def concurrent(kind: str, options, writers: int) -> float:
     return statistics.median(rates)
 
 
-def installed() -> list[str]:
+def installed(only: list[str] | None) -> list[str]:
     found = []
     for name, module in TRACKERS.items():
+        if only and name not in only:
+            continue
         if importlib.util.find_spec(module) is None:
             print(f"{name}: not installed, skipped (pip install -e '.[bench]')")
         else:
@@ -159,7 +161,9 @@ def installed() -> list[str]:
 
 def report(options) -> None:
     points = options.steps * options.metrics
-    trackers = installed()
+    trackers = installed(options.only)
+    if options.writers_only:
+        return writers(options, trackers)
     raw = measure("raw", options)["end_to_end"] / points * 1e6
     rows = {}
     for tracker in trackers:
@@ -183,6 +187,10 @@ def report(options) -> None:
         print(line)
     if trackers[1:]:
         print("(vs <peer>: how many times faster than that peer end to end, same sampler setting)")
+    writers(options, trackers)
+
+
+def writers(options, trackers: list[str]) -> None:
     if options.writers > 1:
         print(f"\n{options.writers} processes logging at once into one database, total points/s:")
         for tracker in trackers:
@@ -197,6 +205,8 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--only", nargs="+", choices=list(TRACKERS), help="measure only these trackers")
+    parser.add_argument("--writers-only", action="store_true", help="only the several-writers figures")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--sampler", action="store_true", help=argparse.SUPPRESS)
