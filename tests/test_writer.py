@@ -167,6 +167,27 @@ def test_close_writes_what_is_left_and_stops_the_thread(store, run_id, make_writ
     assert spy.threads == {name}  # every write came from the writer thread
 
 
+def test_close_writes_a_remainder_after_full_batches_without_waiting_for_the_tick(
+    store, run_id, make_writer, monkeypatch
+):
+    # The usual end of a run: full batches, then the sampler's last few points. The writer takes close()'s
+    # wake-up while it writes a full batch; the short remainder must still go at once, not after a tick.
+    monkeypatch.setattr(writer_module, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(writer_module, "BATCH_POINTS", 1000)
+    spy = Recording(store)
+    w = make_writer(spy, run_id)
+    w.add_key(0, "x")
+    spy.gate.clear()
+    w.add_points(_points(run_id, 0, range(3000)))  # full batches: the writer starts on the first one
+    assert spy.entered.wait(WAIT)
+    w.add_points(_points(run_id, 0, range(7), step0=3000))  # the remainder
+    closing = threading.Thread(target=w.close, args=(WAIT,))
+    closing.start()
+    spy.gate.set()
+    closing.join(WAIT * 2)
+    assert not closing.is_alive(), "close() waited for the hour-long tick"
+    assert len(store.points(run_id)) == 3007 and not w.lost
+
 def test_events_and_keys_land_with_their_values(store, run_id, make_writer):
     w = make_writer(store, run_id)
     w.add_key(0, "loss")

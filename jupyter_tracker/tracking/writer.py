@@ -213,7 +213,8 @@ class BatchWriter:
     def _serve(self) -> None:
         last_beat = 0.0
         while not self._abandon.is_set():
-            if len(self._points) < BATCH_POINTS:
+            # Once stopping, what is left goes at once: the wake-up that said so may have been taken already.
+            if len(self._points) < BATCH_POINTS and not self._stopping:
                 self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             with self._lock:
