@@ -188,6 +188,7 @@ def test_close_writes_a_remainder_after_full_batches_without_waiting_for_the_tic
     assert not closing.is_alive(), "close() waited for the hour-long tick"
     assert len(store.points(run_id)) == 3007 and not w.lost
 
+
 def test_events_and_keys_land_with_their_values(store, run_id, make_writer):
     w = make_writer(store, run_id)
     w.add_key(0, "loss")
