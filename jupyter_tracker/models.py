@@ -48,16 +48,30 @@ class RunInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    idle: float = 0.0
+    traceback: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    # Every tag with its value: text for a key/value tag (set_tag("k", "v")), None for a plain tag.
+    tag_values: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.tags and not self.tag_values:  # made by hand with plain tags only
+            object.__setattr__(self, "tag_values", dict.fromkeys(self.tags))
 
     @property
-    def duration(self) -> float | None:
-        """Seconds from start to end (or to the last heartbeat while running or after a crash)."""
+    def span(self) -> float | None:
+        """Wall-clock seconds from start to end (or to the last heartbeat while running or after a crash)."""
         if self.started is None:
             return None
         end = self.ended or self.heartbeat
         return None if end is None else max(0.0, end - self.started)
+
+    @property
+    def duration(self) -> float | None:
+        """Active seconds: the span less the time the run spent ended before it was resumed (`idle`)."""
+        span = self.span
+        return None if span is None else max(0.0, span - (self.idle or 0.0))
 
 
 # The columns of a run's artifact list, in every place that shows one.

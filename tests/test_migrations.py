@@ -42,9 +42,15 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
     _version_1(path)
     store = Store(path)
     conn = sqlite3.connect(path)
-    assert SCHEMA_VERSION == 3 and conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert SCHEMA_VERSION == 5 and conn.execute("PRAGMA user_version").fetchone()[0] == 5
     applied = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
-    assert applied == ["m001_initial", "m002_run_extras_alert_times", "m003_runs_newest_index"]
+    assert applied == [
+        "m001_initial",
+        "m002_run_extras_alert_times",
+        "m003_runs_newest_index",
+        "m004_run_idle_and_traceback",
+        "m005_tag_values",
+    ]
     # Listing newest first uses the index (the plan names it), not a sort of every run.
     plan = conn.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM runs ORDER BY created DESC, id DESC LIMIT 5"
@@ -52,6 +58,7 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
     assert any("runs_newest" in str(row) for row in plan), plan
     info = store.get_run(1)
     assert info.name == "old" and info.params == {"lr": 0.1}
+    assert info.idle == 0 and info.traceback is None  # m004: never paused, no traceback kept
     assert store.points(1) == [("loss", 0, 0.5, 2.0), ("loss", 1, 0.25, 3.0)]
     assert store.alert_rows([1]) == [
         {"run": 1, "name": "a", "rule": {}, "state": "critical", "triggered_at": 2.5, "changed_at": None}
@@ -61,3 +68,20 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
     store.close()
     conn.close()
     Store(path).close()  # reopening the migrated file changes nothing
+
+
+def test_an_older_file_read_as_it_is_lists_its_runs_with_the_newer_columns_defaulted(tmp_path):
+    path = tmp_path / "v1.db"
+    _version_1(path)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE runs SET started = 1.5, ended = 4.0, error = 'Traceback ...' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    reader = Store(path, read_only=True)  # never migrated: it has no idle or traceback column
+    info = reader.get_run(1)
+    assert (info.idle, info.traceback, info.duration, info.span) == (0.0, None, 2.5, 2.5)
+    assert [run.name for run in reader.list_runs()] == ["old"]
+    reader.close()
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+    check.close()

@@ -11,8 +11,7 @@ from ..errors import InvalidArgument, RunNotFound
 from ..models import ARTIFACT_COLUMNS, CRASHED, RUNNING, STATUSES, SYSTEM_PREFIX, RunInfo
 from .connection import Connection, chunks, placeholders
 from .schema import RUN_FIELDS as _RUN_FIELDS
-
-_RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
+from .schema import TAG_VALUES_SINCE, run_select
 
 
 def _points_filter(run: int, key_ids: list[int], steps) -> tuple[str, list]:
@@ -27,6 +26,12 @@ def _points_filter(run: int, key_ids: list[int], steps) -> tuple[str, list]:
         where += " AND step IN (SELECT value FROM json_each(?))"
         args.append(json.dumps([int(step) for step in steps]))
     return where + " ORDER BY key, step, time", args
+
+
+def _tag_fields(tags: dict) -> dict:
+    """RunInfo's tags (the names, sorted) and tag_values (name -> value, None for a plain tag)."""
+    names = tuple(sorted(tags))
+    return {"tags": names, "tag_values": {name: tags[name] for name in names}}
 
 
 def _nan(value):
@@ -54,7 +59,7 @@ class Reads:
         offset = 0
         while True:
             page = f" LIMIT {int(limit) - len(records):d} OFFSET {offset:d}" if limit else ""
-            rows = self.db.query(f"{_RUN_SELECT} {where} ORDER BY {order}{page}", args)
+            rows = self.db.query(f"{run_select(self.db.version)} {where} ORDER BY {order}{page}", args)
             offset += len(rows)
             for row in rows:
                 record = dict(zip(_RUN_FIELDS, row, strict=True))
@@ -69,7 +74,9 @@ class Reads:
     def _with_params_and_tags(self, records: list[dict]) -> list[RunInfo]:
         ids = [record["id"] for record in records]
         params: dict[int, dict] = {i: {} for i in ids}
-        tags: dict[int, list] = {i: [] for i in ids}
+        tags: dict[int, dict] = {i: {} for i in ids}
+        # A file older than the tag values reads every tag as plain (reading never migrates).
+        tag_value = "value" if self.db.version >= TAG_VALUES_SINCE else "NULL"
         # Chunked: SQLite limits the number of bound parameters.
         for chunk in chunks(ids):
             for run, key, value in self.db.query(
@@ -77,18 +84,16 @@ class Reads:
                 chunk,
             ):
                 params[run][key] = json.loads(value)
-            for run, tag in self.db.query(
-                f"SELECT run, tag FROM tags WHERE run IN ({placeholders(chunk)})", chunk
+            for run, tag, text in self.db.query(
+                f"SELECT run, tag, {tag_value} FROM tags WHERE run IN ({placeholders(chunk)})", chunk
             ):
-                tags[run].append(tag)
+                tags[run][tag] = text
         infos = []
         for record in records:
             record["metadata"] = json.loads(record["metadata"])
             record["environment"] = json.loads(record["environment"])
             record["git_dirty"] = None if record["git_dirty"] is None else bool(record["git_dirty"])
-            infos.append(
-                RunInfo(**record, params=params[record["id"]], tags=tuple(sorted(tags[record["id"]])))
-            )
+            infos.append(RunInfo(**record, params=params[record["id"]], **_tag_fields(tags[record["id"]])))
         return infos
 
     def get_run(self, run_id: int) -> RunInfo:
@@ -185,6 +190,16 @@ class Reads:
         rows = self.db.query(sql + " ORDER BY m.key, m.step, m.time", args)
         return [(k, s, _nan(v), t) for k, s, v, t in rows]
 
+    def point_columns(self, run_id: int) -> dict:
+        """Every series of a run as a NumPy structured array (step, value, time) ordered by step, by key
+        name in the order keys were first logged; NaN where no value. No tuple per point outlives its key."""
+        import numpy as np
+
+        dtype = [("step", "i8"), ("value", "f8"), ("time", "f8")]
+        names = self.db.query("SELECT id, name FROM metric_keys WHERE run = ? ORDER BY id", (run_id,))
+        sql = "SELECT step, value, time FROM metrics WHERE run = ? AND key = ? ORDER BY step, time"
+        return {name: np.array(self.db.query(sql, (run_id, key_id)), dtype=dtype) for key_id, name in names}
+
     def recent_values(self, run_id: int, key: str, count: int) -> list[float]:
         """The last `count` values of one metric in the order they were logged (NaN left out)."""
         rows = self.db.query(
@@ -193,6 +208,18 @@ class Reads:
             (run_id, key, count),
         )
         return [value for (value,) in reversed(rows)]
+
+    def values_within(self, run_id: int, key: str, seconds: float) -> list[tuple[float, float]]:
+        """(time, value) of one metric's points in the last `seconds` before its latest point, oldest first
+        (NaN left out): what an alert's time window held when the run ended."""
+        rows = self.db.query(
+            "SELECT m.time, m.value FROM metrics m JOIN metric_keys k ON k.run = m.run AND k.id = m.key "
+            "WHERE m.run = ? AND k.name = ? AND m.value IS NOT NULL AND m.time >= "
+            "(SELECT max(n.time) FROM metrics n WHERE n.run = m.run AND n.key = m.key) - ? "
+            "ORDER BY m.time, m.step",
+            (run_id, key, seconds),
+        )
+        return [(when, value) for when, value in rows]
 
     def metrics_frame(
         self,

@@ -17,8 +17,11 @@ MIGRATION_SET = "jupyter-tracker"
 RUN_FIELDS = (
     "id", "uuid", "project", "name", "status", "created", "started", "ended", "heartbeat", "description",
     "folder", "pid", "host", "user", "notebook", "cell_source", "execution_count", "git_commit", "git_branch",
-    "git_dirty", "metadata", "environment", "error",
+    "git_dirty", "metadata", "environment", "error", "idle", "traceback",
 )  # fmt: skip
+# Columns added by a later migration, with the schema version that brought them: reading an older file
+# (read-only, never migrated) selects their default instead.
+RUN_FIELDS_SINCE = {"idle": (4, "0.0"), "traceback": (4, "NULL")}
 
 _V1 = [
     """CREATE TABLE runs (
@@ -108,13 +111,40 @@ _V2 = [
 # Listings are newest first with a LIMIT: this index lets SQLite stop after the first N runs.
 _V3 = ["CREATE INDEX runs_newest ON runs (created DESC, id DESC)"]
 
+# A resumed run's duration leaves out the time it spent ended between its segments (`idle`, seconds, added
+# up at each resume): duration = end - started - idle. A failed run keeps the traceback of its user's frames
+# beside the one-line `error`.
+_V4 = [
+    "ALTER TABLE runs ADD COLUMN idle REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE runs ADD COLUMN traceback TEXT",
+]
+
+# Key/value tags (MLflow's set_tag, OpsML's add_tag): a tag may carry a text value; NULL is a plain tag.
+_V5 = ["ALTER TABLE tags ADD COLUMN value TEXT"]
+
 # Append new migrations at the end; never edit a released one.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _V1),
     ("m002_run_extras_alert_times", _V2),
     ("m003_runs_newest_index", _V3),
+    ("m004_run_idle_and_traceback", _V4),
+    ("m005_tag_values", _V5),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# An older file (read as it is, never migrated) has no tags.value: its tags read as plain ones.
+TAG_VALUES_SINCE = [name for name, _ in MIGRATIONS].index("m005_tag_values") + 1
+
+
+def run_select(version: int) -> str:
+    """SELECT of every RUN_FIELDS column from a file at schema `version`: columns it lacks read as their
+    default, so an older file is listed as it is."""
+    columns = [
+        column
+        if RUN_FIELDS_SINCE.get(column, (0, ""))[0] <= version
+        else f"{RUN_FIELDS_SINCE[column][1]} AS {column}"
+        for column in RUN_FIELDS
+    ]
+    return f"SELECT {', '.join(columns)} FROM runs"
 
 
 # sqlite-utils' record of applied migrations, exactly as its Migrations.ensure_migrations_table() makes it,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid as uuid_module
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, RunNotFound
 from ..models import ARTIFACT_COLUMNS
 from .connection import Connection, placeholders
 from .schema import RUN_FIELDS
@@ -42,9 +42,54 @@ def _merge_json(conn: sqlite3.Connection, run_id: int, column: str, updates: dic
     return merged
 
 
-def _insert_params_and_tags(conn: sqlite3.Connection, run_id: int, params: dict, tags: Iterable[str]) -> None:
+def _insert_params_and_tags(conn: sqlite3.Connection, run_id: int, params: dict, tags: Tags) -> None:
     conn.executemany(PUT_PARAM, [(run_id, str(k), dumps(v)) for k, v in params.items()])
-    conn.executemany("INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags])
+    add_tags(conn, run_id, tags)
+
+
+# Tags to add: names, or a mapping of name to value: text sets (or replaces) the tag's value; a name alone
+# or None adds a plain tag, and a tag the run has already keeps its value.
+Tags: TypeAlias = "Iterable[str] | Mapping[str, str | None]"
+
+
+# Every tag write goes through these two (inside the caller's transaction).
+def add_tags(conn: sqlite3.Connection, run_id: int, tags: Tags) -> list[str]:
+    """Give the run those of `tags` it does not have yet (and, for a mapping, the values that differ);
+    returns the names added or changed, in the order given."""
+    have = dict(conn.execute("SELECT tag, value FROM tags WHERE run = ?", (run_id,)).fetchall())
+    if isinstance(tags, Mapping):
+        changed = [
+            t for t, value in tags.items() if t not in have or (value is not None and have[t] != value)
+        ]
+        conn.executemany(
+            "INSERT INTO tags (run, tag, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (run, tag) DO UPDATE SET value = coalesce(excluded.value, value)",
+            [(run_id, tag, tags[tag]) for tag in changed],
+        )
+        return changed
+    added = [tag for tag in dict.fromkeys(tags) if tag not in have]
+    conn.executemany("INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in added])
+    return added
+
+
+def remove_tags(conn: sqlite3.Connection, run_id: int, tags: Iterable[str]) -> list[str]:
+    """Take those of `tags` the run has off it; returns them, in the order given."""
+    have = {tag for (tag,) in conn.execute("SELECT tag FROM tags WHERE run = ?", (run_id,))}
+    removed = [tag for tag in dict.fromkeys(tags) if tag in have]
+    conn.executemany("DELETE FROM tags WHERE run = ? AND tag = ?", [(run_id, t) for t in removed])
+    return removed
+
+
+def _record_edit(conn: sqlite3.Connection, run_id: int, when: float, message: str, extra: dict) -> None:
+    """An edit made after the fact, kept as an event of the run, so its history reads in events()."""
+    conn.execute(INSERT_EVENT, (run_id, when, "info", message, dumps(extra)))
+
+
+def _run_row(conn: sqlite3.Connection, run_id: int, columns: str) -> tuple:
+    row = conn.execute(f"SELECT {columns} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise RunNotFound(f"no run with id {run_id} (deleted meanwhile?)")
+    return row
 
 
 def _run_values(fields: dict) -> dict:
@@ -68,7 +113,7 @@ class Writes:
         *,
         uuid: str | None = None,
         params: dict | None = None,
-        tags: Iterable[str] = (),
+        tags: Tags = (),
         **fields: Any,
     ) -> tuple[int, str]:
         """Insert a run under the first of `names` that is free in `project`, with its params and tags, in
@@ -94,7 +139,7 @@ class Writes:
         raise InvalidArgument(f"no free run name in project {project!r}")
 
     def reopen_run(
-        self, run_id: int, fields: dict, *, merge: dict[str, dict], params: dict, tags: Iterable[str]
+        self, run_id: int, fields: dict, *, merge: dict[str, dict], params: dict, tags: Tags
     ) -> None:
         """Mark a stored run running again with `fields`, `merge` merged into its JSON columns (metadata,
         environment), params and tags: one transaction."""
@@ -122,15 +167,68 @@ class Writes:
         with self.db.transaction() as conn:
             _insert_params_and_tags(conn, run_id, params, ())
 
-    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
+    def add_tags(self, run_id: int, tags: Tags) -> None:
+        """Add tags: names (plain) or a mapping of name to value (see `Tags`)."""
         with self.db.transaction() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)", [(run_id, t) for t in tags]
-            )
+            add_tags(conn, run_id, tags)
 
     def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
         with self.db.transaction() as conn:
-            conn.executemany("DELETE FROM tags WHERE run = ? AND tag = ?", [(run_id, t) for t in tags])
+            remove_tags(conn, run_id, tags)
+
+    # -- edits after the fact: each one transaction that also records the edit as an event ----------------
+    def edit_tags(self, run_id: int, tags: Tags, when: float, *, remove: bool = False) -> list[str]:
+        """Add (or with `remove=True` take off) tags, recording those that changed; returns them."""
+        with self.db.transaction() as conn:
+            _run_row(conn, run_id, "id")
+            changed = (remove_tags if remove else add_tags)(conn, run_id, tags)
+            if changed:
+                verb = "removed" if remove else "added"
+                values = (
+                    {t: tags[t] for t in changed if tags[t] is not None} if isinstance(tags, Mapping) else {}
+                )
+                extra = {
+                    "kind": "edit",
+                    "edit": "tags",
+                    verb: changed,
+                    **({"values": values} if values else {}),
+                }
+                shown = ", ".join(f"{t}={values[t]}" if t in values else t for t in changed)
+                _record_edit(conn, run_id, when, f"tags {verb}: {shown}", extra)
+        return changed
+
+    def rename_run(self, run_id: int, name: str, when: float) -> str:
+        """Rename the run, recording the old name; returns it. A name its project already has is refused."""
+        with self.db.transaction() as conn:
+            project, old = _run_row(conn, run_id, "project, name")
+            if old != name:
+                taken = conn.execute(
+                    "SELECT id FROM runs WHERE project = ? AND name = ?", (project, name)
+                ).fetchone()
+                if taken:
+                    raise InvalidArgument(
+                        f"project {project!r} already has a run named {name!r} (id {taken[0]}): choose another name"
+                    )
+                conn.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
+                extra = {"kind": "edit", "edit": "name", "from": old, "to": name}
+                _record_edit(conn, run_id, when, f"renamed from {old!r} to {name!r}", extra)
+        return old
+
+    def describe_run(self, run_id: int, description: str | None, when: float) -> None:
+        """Set (None: clear) the run's description, recording the change."""
+        with self.db.transaction() as conn:
+            (old,) = _run_row(conn, run_id, "description")
+            if old != description:
+                conn.execute("UPDATE runs SET description = ? WHERE id = ?", (description, run_id))
+                message = "description cleared" if description is None else f"description set: {description}"
+                extra = {"kind": "edit", "edit": "description", "from": old, "to": description}
+                _record_edit(conn, run_id, when, message, extra)
+
+    def add_note(self, run_id: int, text: str, when: float) -> None:
+        """Keep a note on the run: an event of kind "note" (every note is kept)."""
+        with self.db.transaction() as conn:
+            _run_row(conn, run_id, "id")
+            _record_edit(conn, run_id, when, f"note: {text}", {"kind": "note"})
 
     def write_batch(
         self,
@@ -161,13 +259,15 @@ class Writes:
         error: str | None = None,
         *,
         timeout: float | None = None,
+        traceback: str | None = None,
     ) -> None:
         """Mark the run ended and store per-key summaries, so listings never scan the points (waiting at most
-        `timeout` seconds for the write lock)."""
+        `timeout` seconds for the write lock). A `traceback` given is stored; else the stored one stays."""
         with self.db.transaction(timeout) as conn:
             conn.execute(
-                "UPDATE runs SET status = ?, ended = ?, heartbeat = ?, error = ? WHERE id = ?",
-                (status, ended, ended, error, run_id),
+                "UPDATE runs SET status = ?, ended = ?, heartbeat = ?, error = ?, "
+                "traceback = coalesce(?, traceback) WHERE id = ?",
+                (status, ended, ended, error, traceback, run_id),
             )
             self._store_summaries(conn, run_id)
 
