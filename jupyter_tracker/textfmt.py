@@ -99,6 +99,11 @@ def stamp(value) -> str:
 
 def runs_table(frame, metrics: int = 3) -> list[str]:
     """The lines of a runs() DataFrame as a terminal table, with its first `metrics` metric columns."""
+    return text_table(*runs_cells(frame, metrics))
+
+
+def runs_cells(frame, metrics: int = 3) -> tuple[list[str], list[list[str]]]:
+    """(header, rows of text) of runs_table(): the terminal's table and the notebook's HTML one alike."""
     metric_columns = [c for c in frame.columns if c.startswith("metrics.")][:metrics]
     header = ["id", "project", "name", "status", "started", "duration", "tags"]
     header += [column.removeprefix("metrics.") for column in metric_columns]
@@ -115,4 +120,4 @@ def runs_table(frame, metrics: int = 3) -> list[str]:
         ]
         for _, row in frame.iterrows()
     ]
-    return text_table(header, rows)
+    return header, rows

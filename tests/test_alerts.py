@@ -200,6 +200,9 @@ def test_a_stored_rule_this_version_cannot_read_does_not_stop_a_resume(db):
         ({"rule": "is above", "threshold": 1}, "metric="),
         ({"metric": "m", "rule": "is above", "threshold": 1, "window": 0}, "window"),
         ({"metric": "m", "rule": "is above", "threshold": 1, "frequency": 1.5}, "frequency"),
+        ({"metric": "m", "rule": "is above", "threshold": 1, "window": "5"}, "needs its unit: '30s'"),
+        ({"metric": "m", "rule": "is above", "threshold": 1, "window": "0s"}, "duration such as"),
+        ({"metric": "m", "rule": "is above", "threshold": 1, "window": "5 fortnights"}, "window"),
         ({"source": "events"}, "pattern="),
         ({"source": "events", "pattern": "("}, "not a regular expression"),
         ({"source": "logs", "pattern": "x"}, "source"),
@@ -209,3 +212,53 @@ def test_a_stored_rule_this_version_cannot_read_does_not_stop_a_resume(db):
 def test_bad_alert_arguments(db, kwargs, message):
     with jt.start_run(system=False) as run, pytest.raises(InvalidArgument, match=message):
         run.add_alert("bad", **kwargs)
+
+
+T0 = 1_767_225_600.0  # points carry their own times: durations are measured on them
+
+
+def test_a_window_may_be_a_duration(db):
+    with jt.start_run(name="timed", system=False) as run:
+        spec = run.add_alert("hot", metric="t", rule="is above", threshold=5, window="1m")
+        assert spec["window"] == "1m"
+        run.log(t=10, timestamp=T0)  # mean 10: fires
+        run.log(t=0, timestamp=T0 + 30)  # (10, 0) in the last minute: mean 5, clears
+        run.log(t=8, timestamp=T0 + 100)  # the older points left the window: mean 8, fires
+    assert _alert_events("timed") == [("critical", "critical"), ("info", "ok"), ("critical", "critical")]
+    assert "t averaged 8 over the last 1m (1 point)" in jt.load_run("timed").events().message.iloc[-1]
+
+
+def test_a_frequency_may_be_a_duration_and_a_timedelta_works_too(db):
+    from datetime import timedelta
+
+    with jt.start_run(name="every", system=False) as run:
+        spec = run.add_alert(
+            "hot", metric="t", rule="is above", threshold=5, window=1, frequency=timedelta(minutes=1)
+        )
+        assert spec["frequency"] == "60s"
+        run.log(t=10, timestamp=T0)  # checked: fires
+        run.log(t=0, timestamp=T0 + 30)  # not checked before a minute has passed
+        run.log(t=0, timestamp=T0 + 61)  # checked: clears
+    assert _alert_events("every") == [("critical", "critical"), ("info", "ok")]
+    events = jt.load_run("every").events()
+    assert [round(t.timestamp()) for t in events.time] == [T0, T0 + 61]
+
+
+def test_a_resumed_run_refills_a_time_window_from_its_points(db):
+    with jt.start_run(name="again", system=False) as run:
+        run.add_alert("hot", metric="t", rule="is above", threshold=5, window="1m")
+        run.add_alert("seen", source="events", pattern="oom", window="1m")
+        run.log(t=10, timestamp=T0)
+        run.log_event("oom", timestamp=T0)
+    with jt.start_run(resume="again", system=False) as resumed:
+        resumed.log(t=4, timestamp=T0 + 20)  # (10, 4): mean 7, still critical: no new event
+        resumed.log_event("fine", timestamp=T0 + 20)  # "oom" is still in the last minute
+        resumed.log(t=4, timestamp=T0 + 90)  # (4, 4) in the last minute: clears
+        resumed.log_event("fine", timestamp=T0 + 90)
+    assert _alert_events("again") == [
+        ("critical", "critical"),
+        ("critical", "critical"),
+        ("info", "ok"),
+        ("info", "ok"),
+    ]
+    assert jt.load_run("again").alerts().state.tolist() == ["ok", "ok"]

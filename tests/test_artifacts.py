@@ -90,9 +90,31 @@ def test_objects_are_pickled_and_restored(db, tmp_path):
         record.load_artifact("nope")
     with (
         jt.start_run(system=False) as other,
-        pytest.raises(InvalidArgument, match="give the artifact a name"),
+        pytest.raises(InvalidArgument, match="give the dict a name"),
     ):
         other.log_artifact(model)
+
+
+def test_log_artifact_copies_a_path_and_pickles_anything_else(db, tmp_path):
+    Path("model.pkl").write_bytes(b"weights")
+    Path("outputs/sub").mkdir(parents=True)
+    Path("outputs/a.txt").write_text("a")
+    Path("outputs/sub/b.txt").write_text("b")
+    with jt.start_run(name="mlflow", system=False) as run:
+        assert run.log_artifact("model.pkl").name == "model.pkl"  # MLflow's log_artifact(local_path)
+        assert run.log_artifact(Path("model.pkl"), "models").name == "models/model.pkl"  # artifact_path
+        assert run.log_artifact("model.pkl", artifact_path="best").name == "best/model.pkl"
+        folder = run.log_artifact("outputs", "run1")  # a folder: every file, like save_directory
+        assert [a.name for a in folder] == ["run1/outputs/a.txt", "run1/outputs/sub/b.txt"]
+        with pytest.raises(InvalidArgument, match=r"no file or folder there.*as_object=True"):
+            run.log_artifact("modle.pkl", "models")  # a typo is never pickled as a string
+        assert run.log_artifact("just text", "note", as_object=True).mime == "application/x-python-pickle"
+        run.log_artifact({"w": 1}, "state", artifact_path="objects")
+    record = jt.load_run("mlflow")
+    assert record.load_artifact("models/model.pkl").read_bytes() == b"weights"
+    assert record.load_artifact("run1/outputs/sub/b.txt").read_text() == "b"
+    assert record.restore_artifacts() == ["just text", {"w": 1}]
+    assert "modle.pkl" not in record.artifacts().name.tolist()
 
 
 def test_a_changed_file_is_not_unpickled(db, tmp_path):

@@ -37,6 +37,7 @@ def test_parsing_names_steps_and_values():
     assert sorted(found) == [("answer", None, 42), ("loss", 3, 0.5), ("spam", None, "hello")]
     assert parse_value("1e-3") == 0.001 and parse_value(" -7 ") == -7 and parse_value("true") == "true"
     assert parse_value('{"ham": "world"}') == {"ham": "world"} and parse_value("{oops") == "{oops"
+    assert parse_value("[1, 2]") == [1, 2]
 
 
 def test_environment_variables_are_tracked_when_a_run_starts(db, monkeypatch):
@@ -48,8 +49,42 @@ def test_environment_variables_are_tracked_when_a_run_starts(db, monkeypatch):
         run.log(loss=1.0)
     points = _points("env")
     assert points[("answer", 0)] == 42 and points[("eggs.n", 0)] == 3 and points[("acc", 2)] == 0.75
-    assert points[("loss", 3)] == 1.0  # the step counter carries on after the tracked steps
+    assert points[("loss", 2)] == 1.0  # a new key joins the current step (the latest tracked one)
     assert jt.load_run("env").params == {"spam": "hello", "eggs.ham": "world"}
+
+
+@pytest.mark.parametrize("prefix", ["MAGNUS_TRACK_", "RUNNABLE_TRACK_", "runnable_TRACK_"])
+def test_magnus_and_runnable_variables_are_read_like_ours(db, monkeypatch, prefix):
+    # As their docs have it: strings only, numbers become metrics, JSON objects are dicts, no booleans,
+    # and _STEP_<N> puts a value at step N (the step defaults to 0).
+    monkeypatch.setenv(f"{prefix}ANSWER", "42")
+    monkeypatch.setenv(f"{prefix}SPAM", "hello")
+    monkeypatch.setenv(f"{prefix}EGGS", '{"ham": "world"}')
+    monkeypatch.setenv(f"{prefix}IS_IT_TRUE", "false")
+    monkeypatch.setenv(f"{prefix}SPAM_STEP_1", "hey")
+    monkeypatch.setenv(f"{prefix}ACC_STEP_1", "0.75")
+    with jt.start_run(name="magnus", system=False):
+        pass
+    assert _points("magnus") == {("answer", 0): 42, ("acc", 1): 0.75}
+    record = jt.load_run("magnus")
+    assert record.params == {"spam": "hey", "eggs.ham": "world", "is_it_true": "false"}
+    stepped = [(e["value"], e["step"]) for e in record.events().extra if e.get("param") == "spam"]
+    assert ("hey", 1) in stepped
+
+
+def test_text_tracked_per_step_keeps_every_step_as_an_event(db):
+    with jt.start_run(name="steps", system=False):
+        track_this(step=0, spam="hello", eggs={"ham": "world"}, answer=42.0)
+        track_this(step=1, spam="hey", eggs={"ham": "universe"})
+    record = jt.load_run("steps")
+    assert record.params == {"spam": "hey", "eggs.ham": "universe"}  # the latest values
+    history = [(e["param"], e["step"], e["value"]) for e in record.events().extra if "param" in e]
+    assert history == [
+        ("spam", 0, "hello"),
+        ("eggs.ham", 0, "world"),
+        ("spam", 1, "hey"),
+        ("eggs.ham", 1, "universe"),
+    ]
 
 
 def test_track_this_numbers_dicts_dataclasses_models_and_the_rest(db):
@@ -155,6 +190,12 @@ def test_values_exported_before_exit_are_still_seen(db):
     assert run.status == "finished"
     events = jt.load_run("exit").events()
     assert events.level[0] == "error" and "exited 3" in events.message[0]
+
+
+def test_a_command_may_export_magnus_and_runnable_variables(db):
+    with jt.start_run(name="pipeline", system=False) as run:
+        result = run.shell("export MAGNUS_TRACK_LOSS=0.5 RUNNABLE_TRACK_SPAM=hello")
+    assert result.tracked == {"loss": 0.5, "spam": "hello"} and _points("pipeline") == {("loss", 0): 0.5}
 
 
 def test_a_failing_command_fails_the_run(db):

@@ -15,6 +15,7 @@ from jupyter_tracker.tracking.start import reconnect
 
 
 def _three_runs():
+    jt.start_run(name="elsewhere", project="other", system=False).finish()  # ids and numbers differ
     ids = []
     for i, accs in enumerate([[0.5, 0.6], [0.7, 0.8, 0.9], [0.2]]):
         with jt.start_run(name=f"r{i}", project="iris", params={"lr": 0.1 * (i + 1)}, system=False) as run:
@@ -30,23 +31,25 @@ def test_data_is_long_with_the_omegaml_columns(db):
     exp = experiment("iris")
     latest = exp.data()
     assert list(latest.columns) == COLUMNS
-    assert set(latest.run) == {ids[2]}  # run=None: the latest run
+    assert ids == [2, 3, 4] and set(latest.run) == {3}  # run=None: the latest run, numbered in its experiment
     assert latest.event.tolist() == ["start", "param", "metric", "metric", "event", "stop"]
     assert latest.experiment.unique().tolist() == ["iris"] and latest.node.notna().all()
     assert latest.set_index("event").value["stop"] == "finished"
     assert latest[latest.event == "param"].value.tolist() == [pytest.approx(0.3)]
     everything = exp.data(run="*")
-    assert sorted(set(everything.run)) == ids
+    assert sorted(set(everything.run)) == [1, 2, 3]
     acc = exp.data(event="metric", key="acc", run="*")
     assert acc.value.dtype == "float64" and acc.value.round(6).tolist() == [0.5, 0.6, 0.7, 0.8, 0.9, 0.2]
     assert acc.step.tolist() == [0, 1, 0, 1, 2, 0]
-    assert len(exp.data(key="acc", run=[ids[0], "r2"])) == 3
-    assert set(exp.data(run=exp.runs().id[0]).run) == {ids[2]}  # numpy ids from runs() work too
+    assert len(exp.data(key="acc", run=[1, "r2"])) == 3  # the experiment's first run (omega|ml's numbers)
+    assert exp.data(event="param", run=2).value.tolist() == [pytest.approx(0.2)]
+    assert exp.runs().run.tolist() == [3, 2, 1] and exp.runs().id.tolist() == [4, 3, 2]
+    assert set(exp.data(run=exp.runs().run[0]).run) == {3}  # numpy numbers from runs() work too
     assert set(exp.data(event=["start", "stop"], run="*").event) == {"start", "stop"}
     with pytest.raises(InvalidArgument, match="unknown event"):
         exp.data(event="metrics")
-    with pytest.raises(RunNotFound):
-        exp.data(run=999)
+    with pytest.raises(RunNotFound, match="numbered 1 to 3"):
+        exp.data(run=4)  # the id of r2, but the experiment has three runs
 
 
 def test_data_plots_directly(db):
@@ -114,13 +117,18 @@ def test_log_extra_fields_become_columns_of_later_points_and_events(db):
     assert jt.load_run("x").events().extra[1] == {"tag": "v1.5"}
 
 
-def test_alerts_artifacts_and_system_rows(db):
+def test_alerts_artifacts_system_snapshots_and_hardware_rows(db):
     with jt.start_run(name="all", project="kinds", system=False) as run:
         run.add_alert("hot", metric="system/cpu", rule="is above", threshold=90, window=1)
         run._record_sample(time.time(), [("system/cpu", 95.0)])  # what the hardware sampler hands over
         run.log_artifact({"w": 1}, "model")
-    data = experiment("kinds").data()
-    assert data.set_index("event").key["system"] == "system/cpu"
+        snapshot = run.log_system()
+    exp = experiment("kinds")
+    data = exp.data()
+    assert "hardware" not in set(data.event)  # hardware samples only when asked for
+    assert exp.data(event="hardware").key.tolist() == ["system/cpu"]
+    assert exp.data(event="system").value[0] == snapshot  # omega|ml: the log_system() snapshots
+    assert "event" not in set(data.event)  # the snapshot is not an event row too
     assert data.set_index("event").value["alert"] == "critical"
     artifact = data.set_index("event").value["artifact"]
     assert artifact["mime"] == "application/x-python-pickle" and artifact["size"] > 0
@@ -132,8 +140,8 @@ def test_experiment_as_a_context_manager_logs_a_run(db):
         exp.log_param("params", {"C": 1.0})
         exp.log_artifact(["a model"], "model")
         exp.log_extra(tag="v1")
-    kinds = [kind for kind in exp.data().event if kind != "system"]  # hardware samples: on by default
-    assert kinds == ["start", "param", "metric", "artifact", "stop"]
+    assert exp.data().event.tolist() == ["start", "param", "metric", "artifact", "stop"]
+    assert len(exp.data(event="hardware")) > 0  # sampled (on by default), listed only when asked for
     assert exp.restore_artifacts() == [["a model"]] and exp.load_artifact("model") == ["a model"]
     with pytest.raises(AttributeError, match="inside `with experiment"):
         exp.log_metric("x", 1)

@@ -1,5 +1,6 @@
 import json
 import math
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,17 +14,51 @@ from jupyter_tracker.errors import InvalidArgument, InvalidMetric, NoActiveRun, 
 from jupyter_tracker.tracking import writer
 
 
-def test_steps_count_calls_and_explicit_steps_are_kept(db):
+def _steps(name: str) -> dict[str, list[int]]:
+    frame = jt.load_run(name).metrics()
+    return {key: group.step.tolist() for key, group in frame.groupby("key", sort=False)}
+
+
+def test_the_step_advances_when_a_key_repeats_and_explicit_steps_are_kept(db):
     with jt.start_run(name="s", system=False) as run:
         run.log(a=1)
-        run.log(a=2, b=3)
+        run.log(a=2, b=3)  # a repeats: step 1, and b joins it
         run.log({"a": 4}, step=10)
         run.log(a=5)
-        run.log_metric("b", 6, step=3)
-    frame = jt.load_run("s").metrics()
-    assert frame[frame.key == "a"].step.tolist() == [0, 1, 10, 11]
-    assert frame[frame.key == "b"].step.tolist() == [1, 3]
-    assert frame.value.dtype == float
+        run.log_metric("b", 6, step=3)  # an earlier step leaves the current one as it is
+        run.log(c=7)  # new at the current step (11): joins it
+        assert (run.step, run.next_step) == (11, 12)
+    assert _steps("s") == {"a": [0, 1, 10, 11], "b": [1, 3], "c": [11]}
+    assert jt.load_run("s").metrics().value.dtype == float
+
+
+def test_separate_calls_for_different_keys_share_a_step(db):
+    with jt.start_run(name="epochs", system=False) as run:
+        for epoch in range(3):
+            run.log_metric("train_loss", 1 / (epoch + 1))
+            run.log_metric("val_loss", 2 / (epoch + 1))
+            assert run.step == epoch
+    assert _steps("epochs") == {"train_loss": [0, 1, 2], "val_loss": [0, 1, 2]}
+
+
+def test_an_epoch_value_lands_at_the_step_of_the_batch_before_it(db):
+    with jt.start_run(name="batches", system=False) as run:
+        for _epoch in range(2):
+            for _batch in range(3):
+                run.log(loss=0.5)
+            run.log(val_loss=0.4)  # new at the current step: it joins the last batch's step
+    assert _steps("batches") == {"loss": [0, 1, 2, 3, 4, 5], "val_loss": [2, 5]}
+
+
+def test_log_metric_takes_step_and_timestamp_by_keyword_only(db):
+    with jt.start_run(name="kw", system=False) as run:
+        with pytest.raises(InvalidArgument, match="pass step= or timestamp= by keyword"):
+            run.log_metric("loss", 0.5, 1_767_225_600_000)  # OpsML's log_metric(key, value, timestamp)
+        with pytest.raises(InvalidArgument, match="milliseconds, pass timestamp=1767225600000 / 1000"):
+            run.log_metric("loss", 0.5, timestamp=1_767_225_600_000)
+        run.log_metric("loss", 0.5, step=4, timestamp=1_767_225_600)
+    assert _steps("kw") == {"loss": [4]}
+    assert jt.load_run("kw").store.points(run.id)[0][3] == 1_767_225_600
 
 
 def test_values_numpy_scalars_and_0d_tensors(db):
@@ -122,11 +157,15 @@ def test_exceptions_end_the_run_with_the_right_status(db):
     assert jt.load_run("f").summary()["count"]["a"] == 1
 
 
-def test_logging_after_the_end_is_refused(db):
-    with jt.start_run(system=False) as run:
+def test_logging_after_the_end_is_refused_saying_how_to_resume(db):
+    with jt.start_run(name="my run", system=False) as run:
         pass
-    with pytest.raises(RunClosed, match="resume it"):
-        run.log(a=1)
+    how = r"resume it to log more: `%%track_run --resume 'my run'`.*jupyter_tracker.reconnect\('my run'\)"
+    for call in (lambda: run.log(a=1), lambda: run.log_param("a", 1), lambda: run.track_this(a=1)):
+        with pytest.raises(RunClosed, match=how.replace("log more", ".*")):
+            call()
+    with pytest.raises(RunClosed, match="save artifacts"):
+        run.log_artifact({"x": 1}, "x")
 
 
 def test_resume_continues_steps_and_keys(db):
@@ -160,7 +199,112 @@ def test_params_tags_metadata_events(db):
     assert record.tags == ["a", "b", "c", "d"]
     assert record.info.metadata == {"team": "x", "owner": "me"}
     events = record.events()
-    assert events.message.tolist() == ["checkpoint saved"] and events.extra[0] == {"path": "/tmp/x"}
+    assert events.message.tolist() == ["param 'lr' changed: 0.1 -> 0.2", "checkpoint saved"]
+    assert events.extra[1] == {"path": "/tmp/x"}
+
+
+def test_a_param_logged_again_keeps_the_latest_and_its_history_as_events(db):
+    with jt.start_run(name="hist", params={"lr": 0.1}, system=False) as run:
+        run.log_parameter("lr", 0.01)  # OpsML's spelling
+        run.log_param("lr", 0.01)  # the same value again: nothing changed
+        run.log_params({"lr": 0.001, "opt": "adam"})
+    record = jt.load_run("hist")
+    assert record.params == {"lr": 0.001, "opt": "adam"}
+    history = [e for e in record.events().extra if e.get("param") == "lr"]
+    assert history == [
+        {"param": "lr", "value": 0.01, "previous": 0.1},
+        {"param": "lr", "value": 0.001, "previous": 0.01},
+    ]
+
+
+def test_key_value_tags_keep_their_values_and_plain_tags_stay_plain(db):
+    with jt.start_run(name="kv", tags={"team": "vision"}, system=False) as run:
+        run.add_tags("cnn", framework="torch")  # plain and key/value in one call
+        run.add_tags({"dataset": "mnist", "version": 2})  # OpsML's add_tags(dict): values kept as text
+        run.add_tag("owner", "ana")  # OpsML
+        run.set_tag("framework", "jax")  # MLflow: a new value replaces the old
+        run.add_tag("baseline")
+        run.add_tags("framework")  # a plain add keeps the value the tag has
+        with pytest.raises(InvalidArgument, match="carry values.*set_tag"):
+            run.set_folder_details(tags={"a": "b"})  # folder tags are plain: values are refused, not dropped
+        assert run.tag_values["framework"] == "jax"
+    info = jt.load_run("kv").info
+    assert info.tags == ("baseline", "cnn", "dataset", "framework", "owner", "team", "version")
+    assert info.tag_values == {
+        "baseline": None,
+        "cnn": None,
+        "dataset": "mnist",
+        "framework": "jax",
+        "owner": "ana",
+        "team": "vision",
+        "version": "2",
+    }
+    jt.reconnect("kv").remove_tags("framework", "cnn")
+    jt.active_run().finish()
+    assert jt.load_run("kv").info.tag_values == {
+        "baseline": None,
+        "dataset": "mnist",
+        "owner": "ana",
+        "team": "vision",
+        "version": "2",
+    }
+    assert jt.runs(tags="owner").name.tolist() == ["kv"]  # filters match the tag's name
+    assert jt.runs().tags[0] == "baseline, dataset, owner, team, version"
+
+
+def test_tags_of_an_older_file_read_as_plain_without_migrating_it(db, tmp_path):
+    from test_migrations import _version_1
+
+    path = tmp_path / "old.db"
+    _version_1(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO tags (run, tag) VALUES (1, 'cnn')")
+    conn.commit()
+    conn.close()
+    info = jt.load_run("old", db=path).info
+    assert info.tags == ("cnn",) and info.tag_values == {"cnn": None}
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1  # never migrated
+
+
+def test_simvue_run_then_init_and_its_status_words(db):
+    run = jt.Run()
+    assert run.status == "created"
+    with pytest.raises(RunClosed, match=r"not started yet: call run.init\(name=...\) first"):
+        run.log_metrics({"loss": 1.0})
+    with pytest.raises(InvalidArgument, match="no 'created' state"):
+        run.init(name="sim", status="created")
+    assert (
+        run.init(name="sim", metadata={"n": 1}, tags=["a"], description="d", folder="/x", system=False) is run
+    )
+    assert jt.active_run() is run and run.status == "running"
+    run.log_metrics({"loss": 1.0})
+    run.update_tags(["b"])
+    with pytest.raises(TrackerError, match="started already"):
+        run.init(name="again")
+    run.set_status("completed")
+    info = jt.load_run("sim").info
+    assert (info.status, info.metadata, info.tags, info.description, info.folder) == (
+        "finished",
+        {"n": 1},
+        ("a", "b"),
+        "d",
+        "/x",
+    )
+    for word, status in [("terminated", "interrupted"), ("lost", "crashed"), ("failed", "failed")]:
+        other = jt.start_run(name=word, system=False)
+        other.set_status(word)
+        assert jt.load_run(word).status == status
+    with pytest.raises(InvalidArgument, match="Simvue's completed, terminated, lost"):
+        jt.start_run(system=False).set_status("done")
+    jt.active_run().finish()
+
+
+def test_log_system_keeps_each_snapshot_as_an_event(db):
+    with jt.start_run(name="sys", system=False) as run:
+        snapshot = run.log_system()
+    record = jt.load_run("sys")
+    assert record.info.environment["machine"]["python_version"] == snapshot["python_version"]
+    assert record.events().extra[0]["system"]["os"] == snapshot["os"]
 
 
 def test_names_default_project_and_rerun_suffix(db):

@@ -49,10 +49,11 @@ def test_the_automatic_step_after_the_largest_is_refused_and_explicit_steps_go_o
         run.log(x=1.0, step=MAX_STEP)
         with pytest.raises(InvalidArgument, match=r"automatic step would be 2\*\*63.*pass step= explicitly"):
             run.log(x=2.0)
+        run.log_metric("y", 2.0)  # a key new to the current step joins it
         with pytest.raises(InvalidArgument, match="automatic step"):
-            run.log_metric("y", 2.0)
+            run.log_metric("y", 2.5)
         run.log(x=3.0, step=7)
-    assert stored(run) == [("x", 7, 3.0), ("x", MAX_STEP, 1.0)]
+    assert stored(run) == [("x", 7, 3.0), ("x", MAX_STEP, 1.0), ("y", MAX_STEP, 2.0)]
 
 
 # -- times -----------------------------------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 `experiment("mnist").data()` is one row per recorded thing: columns experiment, run, step, event, key,
 value, dt, node, userid, plus the fields set with log_extra(). event is one of start, stop, metric,
-param, artifact, system (hardware samples), event and alert. `with experiment("mnist") as exp:` also
-starts a run in the project and passes logging calls (exp.log_metric(...)) on to it.
+param, artifact, system (the snapshots of log_system(), the value a dict), event and alert; hardware
+samples (`system/...` series) come only when asked for with event="hardware". As in omega|ml, `run` is
+the run's number in its experiment: 1 for the project's first run, 2 for the next (by creation).
+`with experiment("mnist") as exp:` also starts a run in the project and passes logging calls
+(exp.log_metric(...)) on to it.
 """
 
 from __future__ import annotations
 
-import numbers
+import numbers as numbers_module
 from collections.abc import Iterable
 from typing import Any, TypeAlias, cast
 
@@ -26,11 +29,13 @@ from ..tracking.validation import parse_timestamp
 from .query import runs_frame
 
 COLUMNS = ["experiment", "run", "step", "event", "key", "value", "dt", "node", "userid"]
-EVENTS = ("start", "stop", "metric", "param", "artifact", "system", "event", "alert")
-_ORDER = {"start": 0, "param": 1, "metric": 2, "system": 2, "stop": 4}
+EVENTS = ("start", "stop", "metric", "param", "artifact", "system", "event", "alert", "hardware")
+DEFAULT_EVENTS = frozenset(EVENTS) - {"hardware"}  # hardware samples are many: only when asked for
+_ORDER = {"start": 0, "param": 1, "metric": 2, "hardware": 2, "stop": 4}
 SUMMARY = ["event", "key", "count", "mean", "std", "min", "25%", "50%", "75%", "max"]
 
-# Which runs: None (the latest), "*" (all), an id, name or uuid, or a list of them.
+# Which runs: None (the latest), "*" (all), a run number of the experiment (1-based), a name or uuid, or
+# a list of them.
 RunSelection: TypeAlias = "int | str | Iterable | None"
 
 
@@ -72,30 +77,46 @@ class Experiment:
     def _infos(self) -> list[RunInfo]:
         return self._store.list_runs(project=self.project, folder=self.folder, tags=self.tags)
 
-    def _select(self, run: RunSelection) -> list[RunInfo]:
-        """None: the latest run; "*": all; an id, name or uuid, or a list of them."""
+    def numbers(self) -> dict[int, int]:
+        """{run id: its number in the experiment}: 1, 2, ... in the order the project's runs were created
+        (omega|ml's per-experiment numbering; folder and tag filters do not change a run's number)."""
+        ids = sorted(info.id for info in self._store.list_runs(project=self.project))
+        return {run_id: number for number, run_id in enumerate(ids, 1)}
+
+    def _select(self, run: RunSelection, numbers: dict[int, int] | None = None) -> list[RunInfo]:
+        """None: the latest run; "*": all; a run number, name or uuid, or a list of them."""
         infos = self._infos()
         if run is None:
             return infos[:1]
         if isinstance(run, str) and run == "*":
             return sorted(infos, key=lambda info: info.id)
+        numbers = self.numbers() if numbers is None else numbers
         by_id = {info.id: info for info in infos}
+        by_number = {numbers[info.id]: info for info in infos}
         chosen = {}
-        for ref in [run] if isinstance(run, str | numbers.Integral) else list(cast(Iterable, run)):
+        for ref in [run] if isinstance(run, str | numbers_module.Integral) else list(cast(Iterable, run)):
             if isinstance(ref, RunInfo):
-                ref = ref.id
-            number = isinstance(ref, numbers.Integral) or str(ref).isdigit()
-            found = by_id.get(int(ref)) if number else None
-            if found is None and not number:
-                found = by_id.get(self._store.find_run(cast("int | str", ref), self.project).id)
+                found = by_id.get(ref.id)
+            elif isinstance(ref, numbers_module.Integral) or str(ref).isdigit():
+                found = by_number.get(int(ref))
+            else:
+                found = by_id.get(self._store.find_run(cast(str, ref), self.project).id)
             if found is None:
-                raise RunNotFound(f"run {ref!r} is not in experiment {self.project!r}")
+                raise RunNotFound(
+                    f"run {ref!r} is not in experiment {self.project!r}: runs are numbered 1 to "
+                    f"{len(numbers)} in it (the `run` column of data() and runs()), or give a name"
+                )
             chosen[found.id] = found
         return [chosen[i] for i in sorted(chosen)]
 
     def runs(self) -> DataFrame:
-        """One row per run of the experiment, newest first (as jupyter_tracker.runs())."""
-        return runs_frame(self._store, self._infos())
+        """One row per run of the experiment, newest first (as jupyter_tracker.runs()), with its number in
+        the experiment first (`run`, what data(run=N) takes)."""
+        infos = self._infos()
+        frame = runs_frame(self._store, infos)
+        numbers = self.numbers()
+        frame.insert(0, "run", [numbers[info.id] for info in infos])
+        return frame
 
     # -- long data ----------------------------------------------------------------------------------
     def data(
@@ -107,23 +128,26 @@ class Experiment:
     ) -> DataFrame:
         """Long DataFrame: experiment, run, step, event, key, value, dt, node, userid (+ log_extra fields).
 
-        run=None is the latest run, run="*" every run, or an id/name or a list of them. event and key
-        filter (a name or a list); since keeps rows at or after a datetime, ISO-8601 string or epoch
-        seconds. value is numeric when every row selected is (e.g. event="metric"), so
+        run=None is the latest run, run="*" every run, or a run number (1 is the experiment's first run, as
+        in omega|ml), a name, or a list of them. event and key filter (a name or a list); event=None is
+        every kind but "hardware" (the hardware samples, only when asked for). since keeps rows at or after
+        a datetime, ISO-8601 string or epoch seconds. value is numeric when every row selected is (e.g. event="metric"), so
         `.plot(x="run", y="value")` works. dt is a UTC datetime, exact to the microsecond."""
         import pandas as pd
 
-        events = _names(event, EVENTS, "event") or set(EVENTS)
+        events = _names(event, EVENTS, "event") or set(DEFAULT_EVENTS)
         keys = None if key is None else sorted(_names(key))
-        infos = self._select(run)
+        numbers = self.numbers()
+        infos = self._select(run, numbers)
         ids = [info.id for info in infos]
         logged: dict[int, list] = {}
-        if events & {"event", "alert"}:
+        if events & {"event", "alert", "system"}:
             for run_id, *record in self._store.events_of(ids):
                 logged.setdefault(run_id, []).append(record)
         extras = self._store.extras(ids)
         parts = [
-            self._run_part(info, events, keys, logged.get(info.id, []), extras.get(info.id)) for info in infos
+            self._run_part(info, numbers[info.id], events, keys, logged.get(info.id, []), extras.get(info.id))
+            for info in infos
         ]
         parts = [part for part in parts if len(part)]
         extra_names = list(dict.fromkeys(name for *_, fields in _flat(extras) for name in fields))
@@ -143,7 +167,13 @@ class Experiment:
         return frame[COLUMNS + [c for c in extra_names if c in frame.columns]]
 
     def _run_part(
-        self, info: RunInfo, events: set, keys: list[str] | None, logged: list, extras: list | None
+        self,
+        info: RunInfo,
+        number: int,
+        events: set,
+        keys: list[str] | None,
+        logged: list,
+        extras: list | None,
     ) -> DataFrame | list[DataFrame]:
         import numpy as np
         import pandas as pd
@@ -161,6 +191,9 @@ class Experiment:
             if "alert" in extra and "state" in extra:
                 if "alert" in events:
                     records.append((None, "alert", extra["alert"], extra["state"], when))
+            elif isinstance(extra.get("system"), dict):  # a log_system() snapshot
+                if "system" in events:
+                    records.append((None, "system", "system", extra["system"], when))
             elif "event" in events:
                 records.append((None, "event", level, message, when))
         if "stop" in events and info.ended is not None:
@@ -169,14 +202,14 @@ class Experiment:
             records = [r for r in records if r[2] in keys]
         columns = ["step", "event", "key", "value", "time"]
         pieces = [pd.DataFrame.from_records(records, columns=columns)] if records else []
-        if events & {"metric", "system"}:
+        if events & {"metric", "hardware"}:
             points = self._store.points(info.id, keys)
             if points:
                 names: Any  # the keys, then the same as an array
                 names, steps, values, times = zip(*points, strict=True)
                 names = np.array(names, dtype=object)
                 system = np.char.startswith(names.astype(str), SYSTEM_PREFIX)
-                kinds = np.where(system, "system", "metric")
+                kinds = np.where(system, "hardware", "metric")
                 numeric = pd.DataFrame(
                     {"step": steps, "event": kinds, "key": names, "value": values, "time": times}
                 )
@@ -188,7 +221,7 @@ class Experiment:
         part = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
         part["time"] = part["time"].astype("float64")
         _apply_extras(part, extras or [])
-        return part.assign(experiment=info.project, run=info.id, node=info.host, userid=info.user)
+        return part.assign(experiment=info.project, run=number, node=info.host, userid=info.user)
 
     def summary(
         self,

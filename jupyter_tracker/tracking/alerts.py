@@ -5,6 +5,10 @@ Rules are evaluated on the run's writer thread after each written batch (through
 an event (level "critical" with extra {"alert": name, "state": "critical"}, or "info" with state "ok"
 when it clears), and handed to the optional `notify` callable on a thread of its own: whatever the
 callable does or raises never reaches the cell.
+
+`window` and `frequency` are a number of points (`window=5`) or a duration (`window="5m"`, "30s", "2h",
+a timedelta): the points (or events) of the last five minutes, a check at most every so often. Durations
+are measured on the points' own times. Simvue counts both in minutes: `window=5` there is `window="5m"` here.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeGuard
 
 from ..errors import InvalidArgument
@@ -24,6 +29,30 @@ from ..errors import InvalidArgument
 RULES = ("is above", "is below", "is outside range", "is inside range")
 SOURCES = ("metrics", "events")
 OK, CRITICAL = "ok", "critical"
+_DURATION = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|m|min|h|d)$")
+_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def span(value: object, label: str) -> int | str:
+    """An alert's window or frequency as stored: a number of points (an int >= 1), or a duration as text
+    ('30s', '5m', '2h'; a timedelta becomes seconds); anything else is refused."""
+    if isinstance(value, timedelta) and value.total_seconds() > 0:
+        return f"{value.total_seconds():g}s"
+    if type(value) is int and value >= 1:
+        return value
+    if isinstance(value, str) and (seconds_of(value.strip().lower()) or 0) > 0:
+        return value.strip().lower()
+    raise InvalidArgument(
+        f"alert {label} is a number of points, at least 1, or a duration such as '30s', '5m' or '2h'; got "
+        f"{value!r}"
+        + (" (a number of seconds needs its unit: '30s')" if isinstance(value, float | str) else "")
+    )
+
+
+def seconds_of(value: object) -> float | None:
+    """The seconds of a duration ('5m' -> 300.0); None for a number of points or text that is not one."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    return float(match[1]) * _UNITS[match[2]] if match else None
 
 
 @dataclass(frozen=True)
@@ -43,49 +72,79 @@ class _Rule:
 
     def __init__(self, name: str, spec: dict, notify: Callable | None):
         self.name, self.spec, self.notify = name, spec, notify
-        self.window: deque = deque(maxlen=spec["window"])
+        self.seconds = seconds_of(spec["window"])  # a time window holds (time, item); else the last N items
+        self.window: deque = deque(maxlen=None if self.seconds else spec["window"])
+        self.every = seconds_of(spec["frequency"])
+        self.checked: float | None = None  # when a time-based frequency last checked
         self.seen = 0
         self.state = OK
         self.pattern = re.compile(spec["pattern"]) if spec["source"] == "events" else None
 
     def feed(self, item, when: float):
-        """Take one value (or event message); returns (new state, window value, time) on a change."""
+        """Take one value (or event message); on a change, (new state, window value, time, items averaged)."""
         if self.pattern is not None:
-            self.window.append(self.pattern.search(item) is not None)
+            self.add(self.pattern.search(item) is not None, when)
         elif math.isnan(item):  # NaN has no order: it neither raises nor clears an alert
             return None
         else:
-            self.window.append(item)
+            self.add(item, when)
         self.seen += 1
-        if self.seen % self.spec["frequency"]:
+        if not self._due(when):
             return None
+        items = self.items()
         if self.pattern is not None:
-            value = float(sum(self.window))
+            value = float(sum(items))
             critical = value > 0
         else:
-            value = sum(self.window) / len(self.window)
+            value = sum(items) / len(items)
             critical = _breaks(self.spec, value)
         state = CRITICAL if critical else OK
         if state == self.state:
             return None
         self.state = state
-        return state, value, when
+        return state, value, when, len(items)
 
-    def describe(self, state: str, value: float) -> str:
+    def add(self, item, when: float) -> None:
+        if self.seconds is None:
+            self.window.append(item)
+            return
+        self.window.append((when, item))
+        horizon = when - self.seconds
+        while self.window[0][0] < horizon:
+            self.window.popleft()
+
+    def items(self) -> list:
+        return [item for _, item in self.window] if self.seconds is not None else list(self.window)
+
+    def _due(self, when: float) -> bool:
+        """Whether to check now: every `frequency` points, or at most once per `frequency` duration."""
+        if self.every is None:
+            return self.seen % self.spec["frequency"] == 0
+        if self.checked is not None and when - self.checked < self.every:
+            return False
+        self.checked = when
+        return True
+
+    def describe(self, state: str, value: float, n: int) -> str:
         spec = self.spec
         if self.pattern is not None:
             if state == CRITICAL:
                 return f"alert {self.name!r}: an event matched /{spec['pattern']}/"
-            return f"alert {self.name!r} back to ok: no event matched /{spec['pattern']}/ in the last {spec['window']}"
-        n = len(self.window)
+            return f"alert {self.name!r} back to ok: no event matched /{spec['pattern']}/ in the last {self._span()}"
         if spec["rule"] in ("is above", "is below"):
             bound = f"{spec['threshold']:g}"
         else:
             bound = f"[{spec['range_low']:g}, {spec['range_high']:g}]"
-        where = f"{spec['metric']} averaged {value:.6g} over the last {n} point{'s' * (n != 1)}"
+        points = f"{n} point{'s' * (n != 1)}"
+        over = points if self.seconds is None else f"{spec['window']} ({points})"
+        where = f"{spec['metric']} averaged {value:.6g} over the last {over}"
         if state == CRITICAL:
             return f"alert {self.name!r}: {where}, which {spec['rule']} {bound}"
         return f"alert {self.name!r} back to ok: {where} (rule: {spec['rule']} {bound})"
+
+    def _span(self) -> str:
+        window = self.spec["window"]
+        return window if self.seconds is not None else f"{window} event{'s' * (window != 1)}"
 
 
 def _breaks(spec: dict, value: float) -> bool:
@@ -105,17 +164,14 @@ def alert_spec(
     threshold: float | None,
     range_low: float | None,
     range_high: float | None,
-    window: int,
-    frequency: int,
+    window: int | str | timedelta,
+    frequency: int | str | timedelta,
     pattern: str | None,
 ) -> dict:
     """Validate an alert's arguments and return its stored definition."""
     if source not in SOURCES:
         raise InvalidArgument(f"alert source must be 'metrics' or 'events', got {source!r}")
-    for label, number in (("window", window), ("frequency", frequency)):
-        if type(number) is not int or number < 1:
-            raise InvalidArgument(f"alert {label} is a number of points, at least 1; got {number!r}")
-    spec = {"source": source, "window": window, "frequency": frequency}
+    spec = {"source": source, "window": span(window, "window"), "frequency": span(frequency, "frequency")}
     if source == "events":
         if not isinstance(pattern, str) or not pattern:
             raise InvalidArgument("an events alert needs pattern='regular expression'")
@@ -175,17 +231,19 @@ class RunAlerts:
         threshold: float | None = None,
         range_low: float | None = None,
         range_high: float | None = None,
-        window: int = 5,
-        frequency: int = 1,
+        window: int | str | timedelta = 5,
+        frequency: int | str | timedelta = 1,
         pattern: str | None = None,
         notify: Callable[[AlertChange], object] | None = None,
     ) -> dict:
         """Watch a metric or the events; adding a name again with another rule replaces that alert.
 
-        Metrics: the mean of the metric's last `window` points (fewer at the start; NaN skipped) is
-        tested against `rule` ('is above'/'is below' `threshold`, 'is outside range'/'is inside range'
-        `range_low`..`range_high`) every `frequency` points. Events (`source="events"`): critical while
-        any of the last `window` events matches the regular expression `pattern` (alert events excepted).
+        Metrics: the mean of the metric's last `window` points (fewer at the start; NaN skipped), or of
+        its points in the last `window` duration ("30s", "5m", "2h"), is tested against `rule` ('is
+        above'/'is below' `threshold`, 'is outside range'/'is inside range' `range_low`..`range_high`)
+        every `frequency` points (or at most once per `frequency` duration). Events (`source="events"`):
+        critical while any of the last `window` events (or those of the last `window` duration) matches
+        the regular expression `pattern` (alert events excepted).
         `notify(change)` gets an AlertChange on each change of state, on a thread of its own."""
         if not isinstance(name, str) or not name:
             raise InvalidArgument("an alert needs a name")
@@ -231,18 +289,22 @@ class RunAlerts:
                 continue
             rule = _Rule(row["name"], spec, None)
             rule.state = row["state"]
-            if rule.pattern is None:
+            if rule.pattern is None and rule.seconds is not None:
+                for when, value in self._run.store.values_within(self._run.id, spec["metric"], rule.seconds):
+                    rule.add(value, when)
+            elif rule.pattern is None:
                 rule.window.extend(
                     self._run.store.recent_values(self._run.id, spec["metric"], spec["window"])
                 )
             else:
                 if events is None:
                     events = [
-                        message
-                        for _, _, message, extra in self._run.store.events(self._run.id)
+                        (when, message)
+                        for when, _, message, extra in self._run.store.events(self._run.id)
                         if not _is_alert_event(extra)
                     ]
-                rule.window.extend(rule.pattern.search(m) is not None for m in events[-spec["window"] :])
+                for when, message in events if rule.seconds is not None else events[-spec["window"] :]:
+                    rule.add(rule.pattern.search(message) is not None, when)
             rules[rule.name] = rule
         if rules:
             self._rules = rules
@@ -273,11 +335,11 @@ class RunAlerts:
                     change = rule.feed(message, when)
                     if change:
                         changes.append((rule, *change))
-        for rule, state, value, when in changes:
-            self._changed(rule, state, value, when)
+        for rule, state, value, when, n in changes:
+            self._changed(rule, state, value, when, n)
 
-    def _changed(self, rule: _Rule, state: str, value: float, when: float) -> None:
-        message = rule.describe(state, value)
+    def _changed(self, rule: _Rule, state: str, value: float, when: float, n: int) -> None:
+        message = rule.describe(state, value, n)
         self._run.store.set_alert_state(self._run.id, rule.name, state, when)
         level = "critical" if state == CRITICAL else "info"
         self._run.log_event(message, level, timestamp=when, alert=rule.name, state=state, value=value)

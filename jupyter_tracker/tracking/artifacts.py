@@ -9,7 +9,6 @@ UnsafeArtifactName. Each file lands under a temporary name first and is moved in
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 import os
 import pickle
@@ -24,6 +23,8 @@ from typing import Any
 from ..errors import InvalidArgument, RunClosed, TrackerError, UnsafeArtifactName
 from ..frames import DataFrame, Series, epoch_to_datetime
 from ..models import ARTIFACT_COLUMNS, RUNNING, Artifact
+from .datasets import log_dataset
+from .validation import ended_message
 
 CATEGORIES = ("code", "input", "output")
 CHUNK_BYTES = 1 << 20
@@ -221,9 +222,7 @@ class RunArtifacts:
     def writer(self, name: str, category: str, mime: str | None) -> Iterator[_Sink]:
         """Yield a file-like sink for artifact `name`; on success the file is moved in place and recorded."""
         if self._run.status != RUNNING:
-            raise RunClosed(
-                f"run {self._run.name!r} has ended ({self._run.status}); resume it to save artifacts"
-            )
+            raise RunClosed(ended_message(self._run.name, self._run.status, "save artifacts"))
         if category not in CATEGORIES:
             raise InvalidArgument(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
         name = safe_name(name)
@@ -289,6 +288,9 @@ class RunArtifacts:
         if not directory.is_dir():
             raise InvalidArgument(f"{directory} is not a directory")
         prefix = _relative_name(directory) if preserve_path else directory.resolve().name
+        return self._copy_tree(directory, prefix, category, filetype)
+
+    def _copy_tree(self, directory: Path, prefix: str, category: str, filetype: str | None) -> list[Artifact]:
         saved = []
         for folder, subfolders, files in os.walk(directory):
             subfolders.sort()
@@ -322,62 +324,49 @@ class RunArtifacts:
         """Copy the file at `path` in as artifact `name` (OpsML's spelling)."""
         return self._copy(Path(path), name, category, filetype)
 
-    def log_artifact(self, obj: object, name: str | None = None, category: str = "output") -> Artifact:
-        """Store a Python object with pickle as artifact `name`; get it back with load_artifact(name).
+    def log_artifact(
+        self,
+        obj: object,
+        name: str | None = None,
+        category: str = "output",
+        *,
+        artifact_path: str | None = None,
+        as_object: bool = False,
+    ) -> Artifact | list[Artifact]:
+        """A path (str or Path) to a file or folder: copy it in, MLflow's `log_artifact(local_path,
+        artifact_path)`, into the folder `name`/`artifact_path` when given. Any other object: pickle it as
+        artifact `name`; get it back with load_artifact(name). `as_object=True` pickles a str or Path too.
 
-        Unpickling runs code: only restore artifacts from sources you trust. With a path and no name
-        (MLflow's `log_artifact(local_path)`), the file is copied instead."""
+        A str or Path naming nothing is refused rather than pickled. Unpickling runs code: only restore
+        artifacts from sources you trust."""
+        if isinstance(obj, str | os.PathLike) and not as_object:
+            return self._copy_path(Path(obj), artifact_path or name, category)
         if name is None:
-            if isinstance(obj, str | os.PathLike) and Path(obj).is_file():
-                return self.save(obj, category)
-            raise InvalidArgument("log_artifact(obj, name): give the artifact a name")
+            raise InvalidArgument(
+                f"log_artifact(obj, name): give the {type(obj).__name__} a name to store it under"
+            )
+        name = f"{artifact_path}/{name}" if artifact_path else name
         with self.writer(name, category, PICKLE_MIME) as sink:
             pickle.dump(obj, sink, protocol=pickle.HIGHEST_PROTOCOL)
         return sink.artifact
+
+    def _copy_path(self, path: Path, folder: str | None, category: str) -> Artifact | list[Artifact]:
+        prefix = f"{folder.rstrip('/')}/" if folder else ""
+        if path.is_dir():
+            return self._copy_tree(path, prefix + path.resolve().name, category, None)
+        if path.is_file():
+            return self._copy(path, prefix + path.name, category, None)
+        raise InvalidArgument(
+            f"log_artifact({str(path)!r}): no file or folder there. A str or Path is a path to copy (as in "
+            "MLflow); to pickle the text itself, pass log_artifact(obj, name, as_object=True)"
+        )
 
     def log_dataset(self, data: DataFrame | Series, name: str, role: str = "train") -> dict:
         """Record a pandas DataFrame's fingerprint: shape, columns, dtypes and a content sha256.
 
         Stored as an event (extra `dataset`: the whole fingerprint) and a parameter `dataset.<name>`
         ({role, shape, hash}), so runs trained on the same data show the same hash. The data is not copied."""
-        import pandas as pd
-
-        if isinstance(data, pd.Series):
-            data = data.to_frame()
-        if not isinstance(data, pd.DataFrame):
-            raise InvalidArgument(
-                f"log_dataset() takes a pandas DataFrame or Series, got {type(data).__name__}"
-            )
-        fingerprint = dataset_fingerprint(data)
-        info = {"name": str(name), "role": str(role), **fingerprint}
-        rows, columns = fingerprint["shape"]
-        self._run.log_params(
-            {f"dataset.{name}": {"role": role, "shape": [rows, columns], "hash": info["hash"]}}
-        )
-        self._run.log_event(
-            f"dataset {name!r} ({role}): {rows} rows x {columns} columns, sha256 {info['hash'][:12]}",
-            dataset=info,
-        )
-        return info
-
-
-def dataset_fingerprint(frame) -> dict:
-    """shape, columns, dtypes, and a sha256 over the schema and pandas' per-row hashes (index included)."""
-    import pandas as pd
-
-    dtypes = {str(column): str(dtype) for column, dtype in frame.dtypes.items()}
-    try:
-        rows = pd.util.hash_pandas_object(frame, index=True)
-    except TypeError:  # unhashable cells (lists, dicts): hash their text instead
-        rows = pd.util.hash_pandas_object(frame.astype(str), index=True)
-    digest = hashlib.sha256(json.dumps([list(dtypes), list(dtypes.values())]).encode())
-    digest.update(rows.to_numpy().tobytes())
-    return {
-        "shape": [int(frame.shape[0]), int(frame.shape[1])],
-        "columns": list(dtypes),
-        "dtypes": dtypes,
-        "hash": digest.hexdigest(),
-    }
+        return log_dataset(self._run, data, name, role)
 
 
 def _relative_name(path: Path) -> str:

@@ -2,7 +2,11 @@
 
 - ``TRACKER_TRACK_<NAME>=<value>`` in the environment when a run starts becomes ``<name>`` (lower-cased):
   numbers (``"42"``, ``"0.5"``) are metrics, JSON objects are flattened (``eggs.ham``), any other text is
-  a parameter. ``TRACKER_TRACK_<NAME>_STEP_<N>`` puts the metric at step N.
+  a parameter (``"true"`` stays text: magnus and runnable have no booleans in variables either).
+  ``TRACKER_TRACK_<NAME>_STEP_<N>`` puts the value at step N. ``MAGNUS_TRACK_*`` and ``RUNNABLE_TRACK_*``
+  (the prefixes of magnus and runnable, any case) are read the same way.
+- ``track_this(step=N, **values)``: numbers are metrics at step N; other values are params, each also kept
+  as an event with its step, so a text value per step is never lost (params hold the latest).
 - ``run.shell("python train.py")`` runs a command, streams its output into the cell, keeps the output as
   the artifact ``<step>.execution.log`` (sha256 recorded), records exit code and duration as an event, and
   fails the run on a non-zero exit unless ``fail_run=False``.
@@ -38,14 +42,16 @@ from typing import cast
 from ..errors import CommandFailed, InvalidArgument, NoActiveRun, RunClosed, TrackerError
 from ..models import RUNNING
 from .active import active_run
+from .validation import ended_message
 
 PREFIX = "TRACKER_TRACK_"
+PREFIXES = (PREFIX, "MAGNUS_TRACK_", "RUNNABLE_TRACK_")
 TRACKING_FILE_ENV = "TRACKER_TRACKING_FILE"
 _STEP = re.compile(r"^(?P<name>.+?)_STEP_(?P<step>\d+)$", re.IGNORECASE)
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DUMP_ENV = (
     "import json, os, sys; json.dump({k: v for k, v in os.environ.items() "
-    f"if k.startswith({PREFIX!r})}}, open(sys.argv[1], 'w'))"
+    f"if k.upper().startswith({PREFIXES!r})}}, open(sys.argv[1], 'w'))"
 )
 KILL_GRACE_S = 5.0
 
@@ -65,7 +71,8 @@ class ShellResult:
 
 # -- values ------------------------------------------------------------------------------------------------
 def parse_value(text: str):
-    """Numeric text -> int/float, a JSON object -> dict, anything else stays text."""
+    """Numeric text -> int/float, a JSON object -> dict, a JSON array -> list, anything else stays text
+    ("true" too: like magnus and runnable, variables carry no booleans)."""
     stripped = text.strip()
     if _INTEGER.match(stripped):
         return int(stripped)
@@ -73,23 +80,24 @@ def parse_value(text: str):
         return float(stripped)
     except ValueError:
         pass
-    if stripped.startswith("{"):
+    if stripped.startswith(("{", "[")):
         try:
             value = json.loads(stripped)
         except ValueError:
             return text
-        if isinstance(value, dict):
+        if isinstance(value, dict | list):
             return value
     return text
 
 
 def tracked_variables(environ: Mapping[str, str]) -> list[tuple[str, int | None, object]]:
-    """(name, step or None, value) for every TRACKER_TRACK_* variable."""
+    """(name, step or None, value) for every TRACKER_TRACK_* (MAGNUS_TRACK_*, RUNNABLE_TRACK_*) variable."""
     found = []
     for variable, text in environ.items():
-        if not variable.upper().startswith(PREFIX) or len(variable) == len(PREFIX):
+        prefix = next((p for p in PREFIXES if variable.upper().startswith(p)), None)
+        if prefix is None or len(variable) == len(prefix):
             continue
-        name, step = variable[len(PREFIX) :], None
+        name, step = variable[len(prefix) :], None
         match = _STEP.match(name)
         if match:
             name, step = match["name"], int(match["step"])
@@ -205,14 +213,17 @@ class EnvTracking:
     """track_this(), run.shell() and TRACKER_TRACK_* variables for an open run.
 
     Contract: `run` is the Run it serves; this reads its `store`, `id`, `name`, `status` and `next_step`,
-    records through its `log()`, `log_params()` and `log_event()`, writes logs through its artifacts'
+    records through its `log()`, `parameters.log()` and `log_event()`, writes logs through its artifacts'
     `writer()`, and ends it with `fail()` when a command fails."""
 
     def __init__(self, run):
         self._run = run
 
     def track(self, step: int = 0, **values: object) -> None:
-        """Track values at `step` (default 0): numbers as metrics, dicts flattened, other values as params."""
+        """Track values at `step` (default 0): numbers as metrics, dicts flattened, other values as params
+        (each also an event with its step: the params keep the latest)."""
+        if self._run.status != RUNNING:
+            raise RunClosed(ended_message(self._run.name, self._run.status, "track more"))
         self._track_values([(_check_step(step), values)])
 
     def _track_values(self, batches: Sequence[tuple[int | None, Mapping]]) -> dict:
@@ -223,7 +234,7 @@ class EnvTracking:
             if metrics:
                 self._run.log(metrics, step)
             if params:
-                self._run.log_params(params)
+                self._run.parameters.log(params, step)
             tracked.update(metrics)
             tracked.update(params)
         return tracked
@@ -257,9 +268,7 @@ class EnvTracking:
         step). A non-zero exit (or `timeout` seconds passing) fails the run and raises CommandFailed,
         unless `fail_run=False`. Ctrl-C / interrupting the kernel stops the command too."""
         if self._run.status != RUNNING:
-            raise RunClosed(
-                f"run {self._run.name!r} has ended ({self._run.status}); resume it to run commands"
-            )
+            raise RunClosed(ended_message(self._run.name, self._run.status, "run commands"))
         step = self._run.next_step if step is None else _check_step(step)
         text = command if isinstance(command, str) else shlex.join(map(str, command))
         log_name = self._free_log_name(str(name or step))

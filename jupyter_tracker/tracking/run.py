@@ -1,5 +1,9 @@
 """A run in progress: its lifecycle, the logging API and its step counter.
 
+Steps: an explicit `step=` is kept as given. Without it, the run's step advances when a key repeats, so
+separate calls for different keys in one iteration share a step. A Simvue-style `Run()` is created unstarted
+and started by `init(...)`.
+
 `log()` validates and turns values into ready-to-insert rows on the caller's thread and hands them to the
 run's BatchWriter; it never touches SQLite itself. Files, alerts, environment tracking and extra fields are
 helpers the run holds (`run.files`, `run.alerting`, `run.env_tracking`, `run.extras`); their verbs are forwarded one line each.
@@ -10,27 +14,27 @@ from __future__ import annotations
 import logging
 import threading
 import time as time_module
-import traceback
-import warnings
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Set as AbstractSet
 from typing import Any, cast
 
 from .. import config
 from ..errors import InvalidArgument, RunClosed
-from ..frames import DataFrame
-from ..models import FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
+from ..models import CRASHED, FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
 from ..store import Store
 from . import active, validation
 from .alerts import RunAlerts
 from .artifacts import RunArtifacts
-from .ending import store_the_end
+from .ending import describe_failure, store_the_end
 from .envtrack import EnvTracking
 from .extras import Extras
 from .folders import describe_folder
 from .forward import forward
+from .params import RunParams
+from .readback import ReadBack
 from .recovery import RecoveryFile
 from .sampling import start_sampling
+from .simvue import CREATED, STATUS_ALIASES, SimvueStyle
 from .validation import MAX_STEP, as_float
 from .writer import BatchWriter
 
@@ -38,10 +42,18 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 logger = logging.getLogger("jupyter_tracker")
 
 
-class Run:
-    """A run being recorded. Use as a context manager, or call `finish()` yourself."""
+class Run(ReadBack, SimvueStyle):
+    """A run being recorded. Use as a context manager, or call `finish()` yourself.
 
-    def __init__(
+    `start_run(...)` makes one; `Run()` with no arguments makes an unstarted one that `init(...)` starts."""
+
+    def __init__(self, store: Store | None = None, run_id: int | None = None, **options: Any):
+        self._status = CREATED
+        self.name: Any = None  # the run's name once started
+        if store is not None and run_id is not None:
+            self._open(store, run_id, **options)
+
+    def _open(
         self,
         store: Store,
         run_id: int,
@@ -50,14 +62,16 @@ class Run:
         key_ids: Mapping[str, int] | None = None,
         system: bool = True,
         interval: float | None = None,
-    ):
+    ) -> Run:
+        """Take up run `run_id` of `store` (just created or reopened by start_run) and make it active."""
         self._store = store
         self.id = run_id
         info = store.get_run(run_id)
         self.name, self.project, self.uuid = info.name, info.project, info.uuid
         self._status = RUNNING
         self.started = time_module.time()
-        self._step = step
+        self._step = step  # the current step; _seen: the keys logged at it (see log())
+        self._seen: AbstractSet[str] = frozenset()
         self._key_ids: dict[str, int] = dict(key_ids or {})
         self._key_lock = threading.Lock()
         self._listeners: list[Callable] = []
@@ -65,6 +79,7 @@ class Run:
         self.alerting = RunAlerts(self)
         self.env_tracking = EnvTracking(self)
         self.extras = Extras(store, run_id)
+        self.parameters = RunParams(self)
         self.recovery = RecoveryFile(
             store.path, {"uuid": self.uuid, "name": self.name, "project": self.project}
         )
@@ -81,6 +96,7 @@ class Run:
             self.fail(exc)
             raise
         active.push(self)
+        return self
 
     # -- what it is ------------------------------------------------------------------------------
     @property
@@ -96,18 +112,25 @@ class Run:
         """A fresh snapshot of the run's row, params and tags."""
         return self._store.get_run(self.id)
 
-    params = property(lambda self: dict(self.info.params), doc="The run's parameters as a dict.")
-    tags = property(lambda self: list(self.info.tags), doc="The run's tags, sorted.")
+    params = property(
+        lambda self: dict(self.info.params), doc="The run's parameters (latest values) as a dict."
+    )
+    tags = property(lambda self: list(self.info.tags), doc="The run's tag names, sorted.")
+    tag_values = property(
+        lambda self: dict(self.info.tag_values),
+        doc="Every tag with its value ({name: text, or None if plain}).",
+    )
 
     @property
     def step(self) -> int:
-        """The step of the latest point logged (0 before any)."""
-        return max(self._step - 1, 0)
+        """The current step: that of the latest point logged (0 before any)."""
+        return self._step if self._seen else max(self._step - 1, 0)
 
     @property
     def next_step(self) -> int:
-        """The step the next point logged without `step=` gets."""
-        return self._step
+        """The step a key already logged at the current step gets next without `step=` (a key new to the
+        current step joins it)."""
+        return self._step + 1 if self._seen else self._step
 
     # -- logging ---------------------------------------------------------------------------------
     def log(
@@ -122,15 +145,17 @@ class Run:
     ) -> None:
         """Record metric points: `run.log(loss=0.3)` or `run.log({"loss": 0.3}, step=10)`.
 
-        Without `step`, the run's counter is used and advanced by one per call. `time` is seconds since
-        the run started, `timestamp` a datetime, epoch seconds or ISO-8601 string; default: now.
+        Without `step`, points go to the current step, which advances by one when a key repeats: separate
+        calls for different keys share a step. An explicit `step` is kept as given (a later one becomes
+        the current step). `time` is seconds since the run started, `timestamp` a datetime, epoch seconds
+        or ISO-8601 string; default: now.
         """
         if metrics:
             values = {**metrics, **values} if values else dict(metrics)
         if self._status != RUNNING:
-            raise RunClosed(f"run {self.name!r} has ended ({self.status}); resume it to log more")
+            raise RunClosed(validation.ended_message(self.name, self._status))
         if step is None:
-            step = self._step
+            step = self._step if values.keys().isdisjoint(self._seen) else self._step + 1
             if step > MAX_STEP:
                 step = validation.auto_step(step)
         elif type(step) is not int or step < 0 or step > MAX_STEP:
@@ -146,8 +171,10 @@ class Run:
                 key_id = self._register_key(key)
             rows.append((run_id, key_id, step, when, value))
         self._writer.add_points(rows)
-        if step >= self._step:
-            self._step = step + 1
+        if step > self._step:  # racing threads may both move on: each point keeps the step it was given
+            self._step, self._seen = step, values.keys()  # a view of this call's own dict: no copy
+        elif step == self._step:
+            self._seen = self._seen | values.keys()
 
     log_metrics = log
 
@@ -155,12 +182,17 @@ class Run:
         self,
         key: str,
         value: object,
+        *positional: object,
         step: int | None = None,
-        *,
         time: float | None = None,
         timestamp: Any = None,
     ) -> None:
-        """Record one metric point (MLflow's spelling)."""
+        """Record one metric point: `run.log_metric("loss", 0.3, step=10)`; step and timestamp by keyword."""
+        if positional:  # MLflow's third argument is a step, OpsML's a timestamp: never guess
+            raise InvalidArgument(
+                f"log_metric({key!r}, {validation.show(value)}, {validation.show(positional[0])}): pass step= or "
+                "timestamp= by keyword"
+            )
         self.log({key: value}, step, time=time, timestamp=timestamp)
 
     def _register_key(self, key: str) -> int:
@@ -179,25 +211,33 @@ class Run:
 
     # -- params, tags, metadata, events ------------------------------------------------------------
     def log_params(self, params: Mapping[str, object] | None = None, /, **more: object) -> None:
-        """Record parameters (JSON-serialisable values); a key logged again takes the new value."""
-        self._store.set_params(self.id, validation.clean_params({**(params or {}), **more}))
+        """Record parameters (JSON values). A key logged again takes the new value; the change is kept as
+        an event (its earlier value in the event's `previous`)."""
+        self._check_open("log more")
+        self.parameters.log({**(params or {}), **more})
 
     def log_param(self, key: str, value: object) -> None:
-        """Record one parameter."""
+        """Record one parameter (see log_params)."""
         self.log_params({key: value})
 
     log_parameters = log_params
     log_parameter = log_param
 
-    def add_tags(self, *tags: str | Iterable[str]) -> None:
-        """Add tags: `run.add_tags("cnn", "baseline")` or a list."""
-        self._store.add_tags(self.id, validation.normalize_tags(tags))
+    def add_tags(self, *tags: str | Iterable[str] | Mapping[str, object], **pairs: object) -> None:
+        """Add tags: `run.add_tags("cnn", "baseline")`, a list, or key/value tags `run.add_tags(team="ml")`,
+        `run.add_tags({"framework": "torch"})` (values are kept as text)."""
+        self._store.add_tags(self.id, validation.tag_values(tags, pairs))
 
-    add_tag = add_tags
     update_tags = add_tags
 
+    def add_tag(self, tag: str, value: object = None) -> None:
+        """One tag, with a value (OpsML's add_tag(key, value), MLflow's set_tag) or without."""
+        self._store.add_tags(self.id, validation.tag_values([], {tag: value}))
+
+    set_tag = add_tag
+
     def remove_tags(self, *tags: str | Iterable[str]) -> None:
-        """Remove tags (those the run does not have are ignored)."""
+        """Remove tags by name, with their values (those the run does not have are ignored)."""
         self._store.remove_tags(self.id, validation.normalize_tags(tags))
 
     def update_metadata(self, metadata: Mapping[str, object] | None = None, /, **more: object) -> dict:
@@ -216,7 +256,7 @@ class Run:
         """Attach fields (JSON values) to every later point and event: `run.log_extra(tag="v1.5")`.
 
         A field given again takes the new value from then on. Returns all fields now in force."""
-        return self.extras.add(self._step, {**(fields or {}), **more})
+        return self.extras.add(self.next_step, {**(fields or {}), **more})
 
     def set_folder_details(
         self,
@@ -239,46 +279,10 @@ class Run:
     track_this = forward("env_tracking", EnvTracking.track)
     shell = forward("env_tracking", EnvTracking.shell)
 
-    # -- reading back ----------------------------------------------------------------------------------
-    def record(self) -> Any:  # a RunRecord (not named here: see below)
-        """This run as stored (a RunRecord): metrics(), events(), summary(), hardware(), alerts(), export()."""
-        from .. import load_run  # the reading side sits above tracking: reach it through the facade
-
-        return load_run(self.id, db=self._store)
-
-    def metrics(self, keys: Iterable[str] | str | None = None, *, system: bool = False) -> DataFrame:
-        """Long DataFrame of the points written so far; see RunRecord.metrics()."""
-        return self.record().metrics(keys, system=system)
-
-    def events(self) -> DataFrame:
-        """DataFrame of the events written so far; see RunRecord.events()."""
-        return self.record().events()
-
-    def alerts(self) -> DataFrame:
-        """DataFrame of the run's alerts; see RunRecord.alerts()."""
-        return self.record().alerts()
-
-    def summary(self, *, system: bool = False) -> DataFrame:
-        """One row per metric key; see RunRecord.summary()."""
-        return self.record().summary(system=system)
-
-    def hardware(self) -> dict:
-        """The hardware summary; see RunRecord.hardware()."""
-        return self.record().hardware()
-
+    # -- reading back (more in ReadBack) ---------------------------------------------------------------
     artifacts = forward("files", RunArtifacts.frame)
     load_artifact = forward("files", RunArtifacts.load)
     restore_artifacts = forward("files", RunArtifacts.restore)
-
-    def export(self, path: config.PathArg | None = None, format: str | None = None) -> Path:
-        """Write the run card (see RunRecord.export); while the run is open, a snapshot of all logged so far."""
-        if not self.flush():
-            warnings.warn(
-                f"run {self.name!r}: points logged in the last moments were not written yet (the database is "
-                "busy); the card may miss them",
-                stacklevel=2,
-            )
-        return self.record().export(path, format)
 
     # -- live updates ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[list, list, str], None]) -> Callable[[], None]:
@@ -309,11 +313,15 @@ class Run:
     def _start_sampler(self, interval: float | None) -> None:
         self._sampler = start_sampling(self, interval)
 
-    def log_system(self) -> None:
-        """Store a snapshot of the machine (OS, CPU, memory, GPUs, Python, packages) in the environment."""
+    def log_system(self) -> dict:
+        """Take a snapshot of the machine (OS, CPU, memory, GPUs, Python, packages): kept in the environment
+        (the latest) and as an event (extra `system`), which `experiment(...).data(event="system")` lists."""
         from ..hardware.machine import machine_snapshot
 
-        self._store.merge_json(self.id, "environment", {"machine": machine_snapshot()})
+        snapshot = machine_snapshot()
+        self._store.merge_json(self.id, "environment", {"machine": snapshot})
+        self.log_event("system snapshot (log_system)", system=snapshot)
+        return snapshot
 
     def _record_sample(self, when: float, values: list[tuple[str, float]]) -> None:
         """Hardware values from the sampler thread, at the run's current step."""
@@ -352,18 +360,28 @@ class Run:
     close = finish
 
     def set_status(self, status: str, error: str | None = None) -> None:
-        """'finished', 'failed' or 'interrupted' end the run; 'running' is what it already is."""
+        """'finished', 'failed' or 'interrupted' end the run ('completed', 'terminated' and 'lost', Simvue's
+        words, read as finished, interrupted and crashed); 'running' is what it already is."""
         if status == RUNNING and self.status == RUNNING:
             return
-        if status not in (FINISHED, FAILED, INTERRUPTED):
-            raise InvalidArgument(f"status must be one of {FINISHED}, {FAILED}, {INTERRUPTED}")
+        status = STATUS_ALIASES.get(status, status)
+        if status not in (FINISHED, FAILED, INTERRUPTED, CRASHED):
+            raise InvalidArgument(
+                f"status must be one of {FINISHED}, {FAILED}, {INTERRUPTED} (or Simvue's "
+                f"{', '.join(STATUS_ALIASES)}); got {status!r}"
+            )
         self.finish(status, error)
 
+    def _check_open(self, doing: str) -> None:
+        if self._status != RUNNING:
+            raise RunClosed(validation.ended_message(self.name, self._status, doing))
+
     def fail(self, exc: BaseException) -> None:
-        """End the run as failed (or interrupted, for KeyboardInterrupt), storing the traceback text."""
+        """End the run as failed (or interrupted, for KeyboardInterrupt), storing the one-line error and the
+        traceback of the user's frames."""
         status = INTERRUPTED if isinstance(exc, KeyboardInterrupt) else FAILED
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.finish(status, text)
+        error, self._traceback = describe_failure(exc)
+        self.finish(status, error)
 
     def __enter__(self) -> Run:
         return self
@@ -375,4 +393,6 @@ class Run:
             self.fail(exc)
 
     def __repr__(self) -> str:
+        if self._status == CREATED:
+            return "<Run (not started: call init())>"
         return f"<Run {self.id} {self.project}/{self.name} {self.status}>"

@@ -16,7 +16,7 @@ from ..store import Store
 from . import active, context, names
 from .run import Run
 from .stores import DbArg, store_for
-from .validation import clean_params, normalize_folder, normalize_tags
+from .validation import clean_params, normalize_folder, tag_values
 
 
 def start_run(
@@ -24,7 +24,7 @@ def start_run(
     *,
     project: str | None = None,
     params: Mapping | None = None,
-    tags: str | Iterable[str] | None = None,
+    tags: str | Iterable[str] | Mapping[str, object] | None = None,
     description: str | None = None,
     folder: str | None = None,
     metadata: Mapping | None = None,
@@ -34,10 +34,12 @@ def start_run(
     interval: float | None = None,
     cell_source: str | None = None,
     execution_count: int | None = None,
+    _into: Run | None = None,
 ) -> Run:
     """Start (or with `resume=` continue) a run and make it the active one.
 
-    `with start_run(name="baseline", params={"lr": 0.01}) as run: run.log(loss=0.3)`
+    `with start_run(name="baseline", params={"lr": 0.01}) as run: run.log(loss=0.3)`; `tags` are names
+    (a list or "a,b") or a {name: value} dict of key/value tags.
     """
     store = store_for(db)
     project = project or cast("str | None", config.setting("project")) or context.default_project()
@@ -48,7 +50,7 @@ def start_run(
         interval = check_interval(interval)
     metadata = clean_params(metadata or {}, "metadata field")  # numpy values become plain ones
     row: dict[str, Any] = {"description": description, "metadata": metadata}
-    row["params"], row["tags"] = clean_params(params or {}), normalize_tags([tags]) if tags else []
+    row["params"], row["tags"] = clean_params(params or {}), tag_values([tags]) if tags else {}
     if resume is not None:
         run_id, step, key_ids = _reopen(store, resume, project if project != "default" else None, row)
     else:
@@ -56,7 +58,9 @@ def start_run(
         run_id, step, key_ids = _create(store, project, name, row), 0, {}
     _watch_uncaught_exceptions()
     try:
-        run = Run(store, run_id, step=step, key_ids=key_ids, system=system, interval=interval)
+        run = (_into or Run())._open(
+            store, run_id, step=step, key_ids=key_ids, system=system, interval=interval
+        )
     except BaseException as exc:  # Run ends itself once its writer runs; before that, end the row here
         if store.get_run(run_id).status == RUNNING:
             store.end_run(run_id, FAILED, time_module.time(), f"{type(exc).__name__}: {exc}")
@@ -109,7 +113,20 @@ def _reopen(store: Store, ref: int | str, project: str | None, row: dict) -> tup
             f"run {info.name!r} is still running (pid {info.pid} on {info.host}); finish it before resuming"
         )
     described = {"description": row["description"]} if row["description"] else {}
-    fields = {"status": RUNNING, "ended": None, "error": None, "heartbeat": time_module.time(), **described}
+    now = time_module.time()
+    # The time the run spent ended (since its end, or its last heartbeat if it crashed) is not part of
+    # its duration: it is added to `idle`, which duration leaves out.
+    last_sign = info.ended or info.heartbeat or info.started or now
+    idle = (info.idle or 0.0) + max(0.0, now - last_sign)
+    fields = {
+        "status": RUNNING,
+        "ended": None,
+        "error": None,
+        "traceback": None,
+        "heartbeat": now,
+        "idle": idle,
+    }
+    fields.update(described)
     store.reopen_run(
         info.id,
         {**fields, **context.quick_context()},

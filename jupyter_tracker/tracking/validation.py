@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import shlex
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from ..errors import InvalidArgument, InvalidMetric, InvalidParam
 
 MAX_KEY_LENGTH = 250
 MAX_STEP = 2**63 - 1  # SQLite's INTEGER is a signed 64-bit integer
+MAX_EPOCH_SECONDS = 95_617_584_000  # the year 5000: a larger number is a time in milliseconds
 
 
 def show(value: object, limit: int = 60) -> str:
@@ -120,7 +122,13 @@ def point_time(seconds: object, timestamp: object, started: float) -> float:
     """A point's epoch time from `time=` (seconds since `started`) or else `timestamp=`; both finite."""
     if seconds is not None:
         return started + as_seconds(seconds)
-    return parse_timestamp(timestamp)
+    when = parse_timestamp(timestamp)
+    if abs(when) >= MAX_EPOCH_SECONDS:  # OpsML and JavaScript count milliseconds
+        raise InvalidArgument(
+            f"timestamp {show(timestamp)} is past the year 5000 in epoch seconds: if it counts "
+            f"milliseconds, pass timestamp={show(timestamp)} / 1000"
+        )
+    return when
 
 
 def parse_timestamp(value: object) -> float:
@@ -214,6 +222,11 @@ def normalize_tags(tags: Iterable) -> list[str]:
     """Flatten strings, comma-separated strings and lists into a list of unique, stripped tags."""
     found: dict[str, None] = {}
     for item in tags:
+        if isinstance(item, Mapping):  # a list of names would silently drop the values
+            raise InvalidArgument(
+                f"tags {show(item)} carry values: add key/value tags with run.add_tags({{...}}), "
+                "run.add_tags(key=value) or run.set_tag(key, value)"
+            )
         if isinstance(item, str):
             parts = item.split(",")
         elif isinstance(item, Iterable) and not isinstance(item, bytes | bytearray):
@@ -222,6 +235,40 @@ def normalize_tags(tags: Iterable) -> list[str]:
             raise InvalidArgument(f"tags must be strings or lists of strings, got {show(item)}")
         found.update(dict.fromkeys(utf8(part.strip(), "tag") for part in parts if part.strip()))
     return list(found)
+
+
+def tag_values(tags: Iterable, pairs: Mapping[str, object] | None = None) -> dict[str, str | None]:
+    """Tags as {name: value} for Store.add_tags(): names (strings, comma-separated strings, lists) are plain
+    tags (None: a tag the run has keeps its value); a mapping among `tags`, and `pairs`, give key/value tags,
+    their values kept as text."""
+    found: dict[str, str | None] = {}
+    for item in tags:
+        if isinstance(item, Mapping):
+            found.update(_tag_pairs(item))
+        else:
+            found.update(dict.fromkeys(normalize_tags([item])))
+    found.update(_tag_pairs(pairs or {}))
+    return found
+
+
+def _tag_pairs(pairs: Mapping) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for key, value in pairs.items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidArgument(f"tag names must be non-empty strings, got {show(key)}")
+        text = None if value is None else value if isinstance(value, str) else str(value)
+        found[utf8(key.strip(), "tag")] = None if text is None else utf8(text, f"value of tag {key!r}")
+    return found
+
+
+def ended_message(name: str, status: str, doing: str = "log more") -> str:
+    """Why an ended run refuses `doing`, and how to take it up again (a notebook cell or Python)."""
+    if status == "created":  # a Simvue-style Run() whose init() has not been called
+        return f"this run has not started yet: call run.init(name=...) first, then {doing}"
+    return (
+        f"run {name!r} has ended ({status}); resume it to {doing}: `%%track_run --resume {shlex.quote(name)}` "
+        f"in a notebook, or `run = jupyter_tracker.reconnect({name!r})` in Python"
+    )
 
 
 def normalize_folder(folder: str | None) -> str:
