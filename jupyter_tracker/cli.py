@@ -1,36 +1,24 @@
-"""The `jupyter-tracker` command: list, show, export and remove runs from the terminal."""
+"""The `jupyter-tracker` command: list, show, edit, export and remove runs from the terminal.
+
+This module holds the parser and main(); the bodies of the longer commands are in commands/."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from collections.abc import Callable, Sequence
 
 from . import config
+from .commands import CliError
+from .commands.editing import cmd_note, cmd_rename, cmd_tag
+from .commands.listing import cmd_ls
+from .commands.showing import EVENTS_SHOWN, cmd_show
 from .errors import TrackerError
-from .notebook.cellargs import add_run_filters, run_filters
-from .reading.query import RunRecord, runs
-from .textfmt import duration, local_time, number, runs_table, size, stamp, text_table
+from .notebook.cellargs import add_run_filters
 from .tracking.artifacts import delete_run
 from .tracking.stores import store_for
 from .version import __version__
-
-EVENTS_SHOWN = 20
-
-
-class CliError(TrackerError):
-    """A problem with the command line itself (printed like any other error, exit status 1)."""
-
-
-# -- text for the terminal --------------------------------------------------------------------------------
-def _significant(value) -> str:
-    return number(value, 6)
-
-
-def _int(value) -> str:
-    return "-" if value is None or value != value else str(int(value))
 
 
 def _cli_words(message: str) -> str:
@@ -41,103 +29,7 @@ def _cli_words(message: str) -> str:
     return re.sub(r"format='(\w+)'", r"--format \1", message)
 
 
-# -- commands ---------------------------------------------------------------------------------------------
-def cmd_ls(args) -> int:
-    frame = runs(**run_filters(args), db=args.db)
-    if frame.empty:
-        print(f"no runs in {store_for(args.db, write=False).path}")
-        return 0
-    print("\n".join(runs_table(frame, args.metrics)))
-    return 0
-
-
-def cmd_show(args) -> int:
-    store = store_for(args.db, write=False)
-    record = RunRecord(store, store.find_run(args.run, args.project).id)
-    info = record.info
-    lines = [
-        f"{info.project}/{info.name}  (id {info.id}, {info.uuid})",
-        f"status    {info.status}",
-        f"started   {local_time(info.started)}   duration {duration(info.duration)}",
-        f"host      {info.host or '-'}   user {info.user or '-'}   pid {info.pid or '-'}",
-    ]
-    if info.tags:
-        lines.append(f"tags      {', '.join(info.tags)}")
-    if info.folder != "/":
-        lines.append(f"folder    {info.folder}")
-    if info.description:
-        lines.append(f"about     {info.description}")
-    if info.git_commit:
-        dirty = " (dirty)" if info.git_dirty else ""
-        lines.append(f"git       {info.git_branch} {info.git_commit[:10]}{dirty}")
-    if info.params:
-        lines.append("params")
-        lines += [f"  {key} = {value!r}" for key, value in info.params.items()]
-    summary = record.summary()
-    if not summary.empty:
-        header = ["metric", "count", "first", "last", "min", "max", "mean", "last step"]
-        rows = [
-            [
-                str(key),
-                _int(row["count"]),
-                *(_significant(row[c]) for c in header[2:7]),
-                _int(row["last_step"]),
-            ]
-            for key, row in summary.iterrows()
-        ]
-        lines += ["metrics", *text_table(header, rows, indent="  ")]
-    lines += _hardware_lines(summary.attrs.get("hardware") or {})
-    lines += _alert_lines(record.alerts())
-    lines += _event_lines(record.events())
-    if info.error:
-        lines += ["error", "  " + info.error.strip().splitlines()[-1]]
-    print("\n".join(lines))
-    return 0
-
-
-def _hardware_lines(hardware: dict) -> list[str]:
-    if not hardware.get("samples"):
-        return []
-    labels = [
-        ("peak_rss_bytes", "peak memory (RSS)", size),
-        ("mean_cpu_percent", "mean CPU", lambda v: f"{v:.1f} %"),
-        ("peak_gpu_memory_bytes", "peak GPU memory", size),
-        ("peak_gpu_process_memory_bytes", "peak GPU memory (this process)", size),
-        ("mean_gpu_utilization", "mean GPU utilization", lambda v: f"{v:.1f} %"),
-        ("total_read_bytes", "disk read", size),
-        ("total_written_bytes", "disk written", size),
-        ("total_sent_bytes", "network sent", size),
-        ("total_received_bytes", "network received", size),
-    ]
-    rows = [["samples", str(hardware["samples"])]]
-    rows += [
-        [label, show(hardware[key])]
-        for key, label, show in labels
-        if isinstance(hardware.get(key), int | float) and math.isfinite(hardware[key])
-    ]
-    return ["hardware", *text_table(["", ""], rows, indent="  ")[1:]]
-
-
-def _alert_lines(alerts) -> list[str]:
-    if alerts.empty:
-        return []
-    rows = [[str(row["name"]), str(row["state"]), stamp(row["changed_at"])] for _, row in alerts.iterrows()]
-    return [f"alerts ({len(rows)})", *text_table(["name", "state", "since"], rows, indent="  ")]
-
-
-def _event_lines(events) -> list[str]:
-    if events.empty:
-        return []
-    lines = [f"events ({len(events)})"]
-    if len(events) > EVENTS_SHOWN:
-        older = len(events) - EVENTS_SHOWN
-        lines.append(f"  ... {older} older event{'s' * (older != 1)} not shown")
-    for _, row in events.tail(EVENTS_SHOWN).iterrows():
-        message = " ".join(str(row["message"]).split())
-        lines.append(f"  {stamp(row['time'])}  {str(row['level']):<8}  {message}")
-    return lines
-
-
+# -- commands (the longer ones live in commands/) -----------------------------------------------------------
 def cmd_rm(args) -> int:
     store = store_for(args.db, write=True)
     infos = [store.find_run(ref, args.project) for ref in args.runs]
@@ -176,39 +68,23 @@ def cmd_export(args) -> int:
 
 
 # -- the parser -------------------------------------------------------------------------------------------
-DB_HELP = "database file (default: $TRACKER_DB, else ./.tracker/tracker.db)"
+DB_HELP = "database file (default: $TRACKER_DB, else the nearest .tracker/ here or above, or the git root's)"
 PROJECT_HELP = "look the run names up in this project only (names can repeat across projects)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter-tracker",
-        description="Experiment runs recorded by jupyter-tracker: list, show, export, delete and recover them.",
+        description="Experiment runs recorded by jupyter-tracker: list, show, edit, export, delete and "
+        "recover them.",
         epilog="Runs are named by id, name (the newest of that name) or uuid. "
         "`jupyter-tracker COMMAND -h` explains a command.",
     )
     parser.add_argument("--db", metavar="PATH", help=DB_HELP)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     command = _command_maker(parser)
-    ls = add_run_filters(
-        command(
-            "ls",
-            "list runs, newest first",
-            "List runs, newest first, with the last value of their metrics.",
-            cmd_ls,
-        )
-    )
-    ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
-
-    show = command(
-        "show",
-        "everything about one run",
-        "Show one run: status, times, params, tags, a summary of each metric, the hardware it used, "
-        f"its alerts and its last {EVENTS_SHOWN} events.",
-        cmd_show,
-    )
-    show.add_argument("run", help="run id, name or uuid")
-
+    _add_reading(command)
+    _add_editing(command)
     rm = command(
         "rm",
         "delete runs and everything they recorded",
@@ -238,6 +114,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_reading(command: Callable[..., argparse.ArgumentParser]) -> None:
+    ls = add_run_filters(
+        command(
+            "ls",
+            "list runs, newest first",
+            "List runs, newest first, with the last value of their metrics. --json and --csv write every "
+            "column (all params and metrics, times in ISO-8601 UTC, durations in seconds) as UTF-8.",
+            cmd_ls,
+        )
+    )
+    ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
+    machine = ls.add_mutually_exclusive_group()
+    machine.add_argument("--json", action="store_true", help="a JSON list of runs, for programs")
+    machine.add_argument("--csv", action="store_true", help="a CSV table of runs, for spreadsheets")
+    show = command(
+        "show",
+        "everything about one run",
+        "Show one run: status, times, params, tags, a summary of each metric, the hardware it used, its "
+        f"alerts, artifacts and notes, its last {EVENTS_SHOWN} events and, if it failed, its traceback. "
+        "--json writes it all (every event) as JSON.",
+        cmd_show,
+    )
+    show.add_argument("run", help="run id, name or uuid")
+    show.add_argument("--json", action="store_true", help="JSON for programs (times in ISO-8601 UTC)")
+
+
+def _add_editing(command: Callable[..., argparse.ArgumentParser]) -> None:
+    edited = "The run may still be running elsewhere; the edit is kept among its events."
+    tag = command(
+        "tag", "add or remove tags", f"Add tags to a run (or remove them with --remove). {edited}", cmd_tag
+    )
+    tag.add_argument("run", help="run id, name or uuid")
+    tag.add_argument("tags", nargs="+", metavar="TAG", help="tags (commas separate them too)")
+    tag.add_argument("--remove", "-r", action="store_true", help="remove these tags instead")
+    rename = command(
+        "rename", "give a run a new name", f"Rename a run (unique in its project). {edited}", cmd_rename
+    )
+    rename.add_argument("run", help="run id, name or uuid")
+    rename.add_argument("new", metavar="NEW", help="the new name")
+    note = command(
+        "note", "add a note to a run", f"Add a note to a run (every note is kept). {edited}", cmd_note
+    )
+    note.add_argument("run", help="run id, name or uuid")
+    note.add_argument("text", nargs="+", metavar="TEXT", help="the note (several words are joined by spaces)")
+
+
 def _command_maker(parser: argparse.ArgumentParser) -> Callable[..., argparse.ArgumentParser]:
     """command(name, summary, description, handler): a sub-command that takes --db before or after it."""
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -248,7 +170,7 @@ def _command_maker(parser: argparse.ArgumentParser) -> Callable[..., argparse.Ar
     def command(name: str, summary: str, description: str, handler: Callable) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=summary, description=description)
         sub.set_defaults(handler=handler)
-        if name in ("show", "rm", "export"):  # the commands that name runs
+        if name in ("show", "rm", "export", "tag", "rename", "note"):  # the commands that name runs
             sub.add_argument("--project", "-p", help=PROJECT_HELP)
         return sub
 
@@ -299,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except TrackerError as exc:
         print(f"jupyter-tracker: {_cli_words(str(exc))}", file=sys.stderr)
-        return 1
+        return exc.status if isinstance(exc, CliError) else 1
 
 
 if __name__ == "__main__":

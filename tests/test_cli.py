@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -143,6 +144,9 @@ def test_help_and_version():
         "show": ["Show one run", "events"],
         "rm": ["Delete runs", "--yes"],
         "export": ["Write a run card", "PROJECT-NAME.card.html", "--force", "--format"],
+        "tag": ["Add tags", "--remove", "still be running"],
+        "rename": ["Rename a run", "unique in its project"],
+        "note": ["Add a note", "every note is kept"],
     }.items():
         helped = cli(command, "-h")
         text = " ".join(helped.stdout.split())
@@ -193,3 +197,161 @@ def test_what_is_not_a_database_gets_its_own_one_line_error_and_stays_untouched(
         assert result.stderr.startswith(f"jupyter-tracker: {tmp_path / name} {cases[name]}"), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and "db=" not in result.stderr
     assert sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before
+
+
+# -- editing runs, machine-readable output, what show shows -------------------------------------------------
+def test_tag_rename_and_note_edit_a_run_with_clear_errors(tmp_path):
+    db = tmp_path / "t.db"
+    _two_runs(db)
+    tagged = cli("tag", "alpha", "x", "y,z", db=db)
+    assert tagged.returncode == 0 and tagged.stdout.strip() == (
+        "p/alpha (id 1): tags added: x, y, z; tags now: cnn, x, y, z"
+    )
+    removed = cli("tag", "alpha", "y", "--remove", db=db)
+    assert removed.returncode == 0 and "tags removed: y; tags now: cnn, x, z" in removed.stdout
+    noted = cli("note", "alpha", "lr", "too", "high", db=db)
+    assert noted.returncode == 0 and noted.stdout.strip() == "note added to p/alpha (id 1)"
+    renamed = cli("rename", "alpha", "gamma", "-p", "p", db=db)
+    assert renamed.returncode == 0 and renamed.stdout.strip() == "renamed p/alpha (id 1) to 'gamma'"
+    record = jt.load_run(1, db=db)
+    assert record.name == "gamma" and record.tags == ["cnn", "x", "z"]
+    assert [note["text"] for note in record.notes()] == ["lr too high"]
+    bad = {
+        ("rename", "gamma", "beta"): (2, "project 'p' already has a run named 'beta' (id 2)"),
+        ("rename", "gamma", "123"): (2, "is all digits"),
+        ("note", "gamma", " "): (2, "note must be non-empty text"),
+        ("tag", "gamma", ","): (2, "at least one tag"),
+        ("tag", "gamma"): (2, "the following arguments are required: TAG"),
+        ("rename", "gamma"): (2, "the following arguments are required: NEW"),
+        ("note", "nope", "text"): (1, "no run named 'nope'"),
+        ("rename", "nope", "x"): (1, "no run named 'nope'"),
+    }
+    for args, (status, message) in bad.items():
+        result = cli(*args, db=db)
+        assert result.returncode == status and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stdout == ""
+    assert jt.load_run(1, db=db).name == "gamma"  # nothing changed by the refused edits
+
+
+def _varied_runs(db, tmp_path):
+    """A finished run with NaN/inf values, many params and metrics, an artifact and a note; a failed one."""
+    params = {"lr": 0.1, "eps": float("nan"), "layers": [64, 32], "label": 'a,b "q"', "ünï": "çødé"}
+    with jt.start_run(name="αlpha", project="p", params=params, tags="cnn", db=db, system=False) as run:
+        run.log({f"m{i}": float(i) for i in range(5)} | {"inf": float("inf"), "nan": float("nan")})
+        (tmp_path / "weights.bin").write_bytes(b"\0" * 2048)
+        run.save(tmp_path / "weights.bin")
+    jt.load_run("αlpha", db=db).add_note("first look:\nfine")
+
+    def load_data():
+        raise ValueError("bad <input>")
+
+    with pytest.raises(ValueError), jt.start_run(name="broken", project="p", db=db, system=False):
+        load_data()
+
+
+def test_ls_json_and_csv_have_every_column_in_utf8_with_iso_times(tmp_path):
+    import csv
+    import io
+    import json
+
+    db = tmp_path / "t.db"
+    _varied_runs(db, tmp_path)
+    ascii_terminal = {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "jupyter_tracker.cli", "--db", str(db), "ls", "--json"],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **ascii_terminal},
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout.decode("utf-8"))
+    assert [row["name"] for row in rows] == ["broken", "αlpha"]
+    alpha = rows[1]
+    assert alpha["params"] == {
+        "lr": 0.1,
+        "eps": {"$float": "NaN"},
+        "layers": [64, 32],
+        "label": 'a,b "q"',
+        "ünï": "çødé",
+    }
+    assert alpha["metrics"] == {
+        "m0": 0.0, "m1": 1.0, "m2": 2.0, "m3": 3.0, "m4": 4.0, "inf": "Infinity", "nan": "NaN",
+    }  # fmt: skip
+    assert alpha["tags"] == ["cnn"] and alpha["status"] == "finished" and alpha["duration"] >= 0
+    for key in ("created", "started", "ended"):
+        assert datetime.fromisoformat(alpha[key]).tzinfo == timezone.utc
+    assert rows[0]["error"] == "ValueError: bad <input>"
+
+    table = subprocess.run(
+        [sys.executable, "-m", "jupyter_tracker.cli", "--db", str(db), "ls", "--csv", "-p", "p"],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **ascii_terminal},
+    )
+    assert table.returncode == 0, table.stderr
+    read = list(csv.DictReader(io.StringIO(table.stdout.decode("utf-8"), newline="")))
+    assert [row["name"] for row in read] == ["broken", "αlpha"]
+    row = read[1]
+    assert row["params.label"] == 'a,b "q"' and row["params.ünï"] == "çødé" and row["params.eps"] == "NaN"
+    assert (
+        row["params.layers"] == "[64, 32]" and row["metrics.m4"] == "4.0" and row["metrics.inf"] == "Infinity"
+    )
+    assert row["tags"] == "cnn" and datetime.fromisoformat(row["started"]).tzinfo == timezone.utc
+    assert read[0]["params.lr"] == "" and read[0]["error"] == "ValueError: bad <input>"
+    both = cli("ls", "--json", "--csv", db=db)
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_show_lists_artifacts_notes_and_the_traceback_and_speaks_json(tmp_path):
+    import json
+
+    db = tmp_path / "t.db"
+    _varied_runs(db, tmp_path)
+    shown = cli("show", "αlpha", db=db)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    at = lines.index("artifacts (1)")
+    assert lines[at + 1].split() == ["name", "category", "size"]
+    assert lines[at + 2].split() == ["weights.bin", "output", "2.0", "KiB"]
+    notes = lines.index("notes (1)")
+    assert lines[notes + 1].endswith("  first look:") and lines[notes + 2] == "    fine"
+    failed = cli("show", "broken", db=db).stdout.splitlines()
+    assert failed[failed.index("error") + 1] == "  ValueError: bad <input>"
+    traceback = failed[failed.index("traceback") + 1 :]
+    assert (
+        traceback[0] == "  Traceback (most recent call last):"
+        and traceback[-1] == "  ValueError: bad <input>"
+    )
+    assert any("in load_data" in line for line in traceback)
+    assert not any("jupyter_tracker" in line for line in traceback)
+
+    as_json = cli("show", "αlpha", "--json", db=db)
+    assert as_json.returncode == 0
+    data = json.loads(as_json.stdout)
+    assert data["name"] == "αlpha" and data["params"]["eps"] == {"$float": "NaN"}
+    assert data["metrics"]["inf"]["last"] == "Infinity" and data["metrics"]["m1"]["count"] == 1
+    assert [(a["name"], a["size"], a["category"]) for a in data["artifacts"]] == [
+        ("weights.bin", 2048, "output")
+    ]
+    assert [n["text"] for n in data["notes"]] == ["first look:\nfine"]
+    assert data["events"][-1]["extra"] == {"kind": "note"}
+    assert datetime.fromisoformat(data["notes"][0]["time"]).tzinfo == timezone.utc
+    assert data["traceback"] is None and data["error"] is None
+    broken = json.loads(cli("show", "broken", "--json", db=db).stdout)
+    assert broken["error"] == "ValueError: bad <input>" and "in load_data" in broken["traceback"]
+
+
+def test_a_resumed_run_shows_its_active_time_and_its_span(tmp_path):
+    db = tmp_path / "t.db"
+    with jt.start_run(name="paused", project="p", db=db, system=False) as run:
+        run.log(loss=1.0)
+    ended = run.info.ended - 121
+    run.store.update_run(run.id, started=ended - 1.6, ended=ended, heartbeat=ended)
+    with jt.start_run(resume="paused", db=db, system=False):
+        pass
+    active = jt.load_run("paused", db=db).info.duration
+    assert 1.6 <= active < 10
+    shown = cli("show", "paused", db=db)
+    assert re.search(r"duration active \d+\.\d s \(span 2m 0\ds\)", shown.stdout), shown.stdout
+    listed = cli("ls", db=db).stdout.splitlines()
+    assert "2m" not in listed[1] and re.search(r"\d+\.\d s", listed[1])  # the active time, not the span

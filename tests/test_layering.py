@@ -33,6 +33,7 @@ LAYERS = {
     "notebook": 6,
     "server": 7,
     "cli": 7,
+    "commands": 7,  # the bodies of the cli's commands
     "__init__": 9,
 }
 ROOT_MODULES_AT_MOST = 10

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..errors import InvalidArgument
 from ..frames import DataFrame, epoch_to_datetime
 from ..models import SYSTEM_PREFIX, RunInfo
 from ..store import Store
 from ..tracking.artifacts import artifact_frame, load_stored, restore_stored
 from ..tracking.stores import DbArg, store_for
+from ..tracking.validation import normalize_tags, show, tag_values, utf8
+
+MAX_NAME_LENGTH = 250
 
 
 class RunRecord:
-    """A stored run: read-only access to its params, tags, metrics, events and summary."""
+    """A stored run: its params, tags, metrics, events and summary; tags, name, description and notes can be
+    edited after the fact (each edit is kept as an event)."""
 
     def __init__(self, store: Store, run_id: int):
         self._store = store
@@ -116,6 +123,51 @@ class RunRecord:
         Unpickling runs code: only restore artifacts from sources you trust."""
         return restore_stored(self._store, self.id, names)
 
+    def notes(self) -> list[dict]:
+        """The notes added with add_note(), oldest first: {"time": a UTC datetime, "text": ...} each."""
+        return [
+            {"time": datetime.fromtimestamp(when, timezone.utc), "text": text}
+            for when, text in notes_of(self._store.events(self.id))
+        ]
+
+    # -- edits after the fact: one short transaction each, recorded as an event ----------------------------
+    def add_tags(self, *tags: str | Iterable[str] | Mapping[str, object], **pairs: object) -> list[str]:
+        """Add tags (`"a", "b"`, `"a,b"`, a list) or key/value tags (`team="ml"`, a dict; values kept as
+        text); returns the names added or given a new value."""
+        found = tag_values(tags, pairs)
+        if not found:
+            raise InvalidArgument("tags: add_tags needs at least one tag (commas separate tags)")
+        return self._writable().edit_tags(self.id, found, time.time())
+
+    def remove_tags(self, *tags: str | Iterable[str]) -> list[str]:
+        """Remove tags; returns those the run had (others are ignored)."""
+        return self._writable().edit_tags(self.id, _tags(tags, "remove_tags"), time.time(), remove=True)
+
+    def rename(self, new: str) -> None:
+        """Give the run a new name, unique in its project (its id and uuid stay)."""
+        name = check_name(new)
+        self._writable().rename_run(self.id, name, time.time())
+        self.name = name
+
+    def set_description(self, text: str | None) -> None:
+        """Replace the run's description (None or "" clears it)."""
+        if text is not None and not isinstance(text, str):
+            raise InvalidArgument(f"description must be text or None, got {show(text)}")
+        description = (utf8(text, "description").strip() or None) if text else None
+        self._writable().describe_run(self.id, description, time.time())
+
+    def add_note(self, text: str) -> None:
+        """Keep a note on the run (every note is kept, with its time; see notes())."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument(f"note must be non-empty text, got {show(text)}")
+        self._writable().add_note(self.id, utf8(text, "note").strip(), time.time())
+
+    def _writable(self) -> Store:
+        """The store opened for writing, through the same door start_run uses (an older file is upgraded)."""
+        if self._store.read_only:
+            self._store = store_for(self._store.path, write=True)
+        return self._store
+
     def export(self, path: config.PathArg | None = None, format: str | None = None) -> Path:
         """Write the run card: JSON or self-contained HTML, from the suffix or `format`; returns the path."""
         from .. import _export_run as export_run  # cards sit above reading: reach them through the facade
@@ -125,6 +177,37 @@ class RunRecord:
     def __repr__(self) -> str:
         info = self.info
         return f"<Run {info.id} {info.project}/{info.name} {info.status}>"
+
+
+def _tags(tags: tuple, verb: str) -> list[str]:
+    found = normalize_tags(tags)
+    if not found:
+        raise InvalidArgument(f"tags: {verb} needs at least one tag (commas separate tags)")
+    return found
+
+
+def check_name(name: object) -> str:
+    """A run name as it can be looked up again: text, not blank, not all digits (those read as an id), no
+    control characters, at most MAX_NAME_LENGTH characters; surrounding spaces are dropped."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"name must be non-empty text, got {show(name)}")
+    name = utf8(name, "name").strip()
+    if name.isdigit():
+        raise InvalidArgument(f"name {name!r} is all digits, which reads as a run id: add a letter")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise InvalidArgument(f"name {name!r} contains a control character")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"name {name[:40]!r}... is {len(name)} characters; at most {MAX_NAME_LENGTH}")
+    return name
+
+
+def notes_of(events: Iterable[tuple]) -> list[tuple[float, str]]:
+    """(time, text) of the notes among a run's events (time, level, message, extra)."""
+    return [
+        (when, message.removeprefix("note: "))
+        for when, _level, message, extra in events
+        if isinstance(extra, dict) and extra.get("kind") == "note"
+    ]
 
 
 def load_run(ref: int | str, *, project: str | None = None, db: DbArg = None) -> RunRecord:
