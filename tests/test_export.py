@@ -383,3 +383,62 @@ def test_a_running_run_exports_as_a_snapshot(db, tmp_path):
     assert " so far</dd>" in page
     done = export.run_card_html(run.store, run.id)
     assert 'class="snapshot"' not in done and " so far</dd>" not in done
+
+
+# -- tracebacks, notes, active time -------------------------------------------------------------------------
+def test_a_failed_runs_traceback_and_its_notes_travel_in_both_cards(db, tmp_path):
+    def load_shard(n):
+        raise ValueError(f"shard {n} is {XSS}")
+
+    with pytest.raises(ValueError), start_run(name="broken", system=False) as run:
+        load_shard(3)
+    record = load_run(run.id)
+    record.add_note("retry with " + XSS)
+    record.add_note("second note")
+    card = export.run_card(record.store, record.id)
+    export.validate_card(card)
+    assert card["run"]["error"] == f"ValueError: shard 3 is {XSS}"
+    assert "in load_shard" in card["run"]["traceback"] and "jupyter_tracker" not in card["run"]["traceback"]
+    assert [e["message"] for e in card["events"]] == ["note: retry with " + XSS, "note: second note"]
+    page = export.run_card_html(record.store, record.id)
+    assert SCRIPT not in page and IMG not in page  # the traceback and the notes are escaped
+    assert '<details class="fold panel" id="traceback" open>' in page and 'href="#traceback"' in page
+    folded = page[page.index('id="traceback"') : page.index("</details>", page.index('id="traceback"'))]
+    assert '<pre class="error">' in folded and "in load_shard" in folded and "&lt;script&gt;" in folded
+    notes = page[page.index("<h3>Notes</h3>") :]
+    assert notes.index("retry with &lt;script&gt;") < notes.index("second note")
+    copy = export.import_card(card, db=tmp_path / "other.db")
+    assert copy.info.traceback == card["run"]["traceback"] and [n["text"] for n in copy.notes()] == [
+        "retry with " + XSS,
+        "second note",
+    ]
+
+
+def test_a_resumed_run_card_shows_active_time_and_span_and_older_cards_still_read(db, tmp_path):
+    with start_run(name="paused", system=False) as run:
+        run.log(loss=1.0)
+    ended = run.info.ended - 121
+    run.store.update_run(run.id, started=ended - 1.6, ended=ended, heartbeat=ended)
+    with start_run(resume="paused", system=False):
+        pass
+    card = export.run_card(run.store, run.id)
+    export.validate_card(card)
+    timing = card["timing"]
+    assert timing["idle"] == pytest.approx(121, abs=2) and 1.6 <= timing["duration"] < 10
+    assert timing["span"] == pytest.approx(timing["duration"] + timing["idle"])
+    assert re.search(r"<dd>active \d+\.\d s \(span 2m 0\ds\)</dd>", export.run_card_html(run.store, run.id))
+    copy = export.import_card(card, db=tmp_path / "copy.db")
+    assert copy.info.idle == pytest.approx(timing["idle"]) and copy.info.duration == pytest.approx(
+        timing["duration"]
+    )
+    # A card written before idle, span and traceback were kept: its error held the whole traceback.
+    old = json.loads(json.dumps(card))
+    del old["timing"]["idle"], old["timing"]["span"], old["run"]["traceback"]
+    old["run"].update(
+        uuid="0" * 32, status="failed", error="Traceback (most recent call last):\nValueError: x"
+    )
+    export.validate_card(old)
+    imported = export.import_card(old, db=tmp_path / "old.db")
+    assert imported.info.idle == 0 and imported.info.traceback is None
+    page = export.run_card_html(imported.store, imported.id)
+    assert "ValueError: x" in page and 'id="traceback"' in page

@@ -15,7 +15,6 @@ the epoch (UTC). `schema/run-card.schema.json` describes the layout.
 from __future__ import annotations
 
 import json
-import math
 import re
 import uuid as uuid_module
 from collections.abc import Iterable
@@ -34,7 +33,7 @@ VERSION = 1
 # Run columns a card holds as they are, by section ("git" sits in "code"; its columns are git_<key>):
 # what build_run_card writes and import_card reads back.
 AS_IS = {
-    "run": ("folder", "description", "status", "error"),
+    "run": ("folder", "description", "status", "error", "traceback"),
     "origin": ("host", "user", "pid"),
     "code": ("notebook", "execution_count", "cell_source"),
     "git": ("commit", "branch", "dirty"),
@@ -45,10 +44,10 @@ AS_IS = {
 def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict:
     """The card of one run; with `max_points`, each series keeps about that many points (min/max kept)."""
     info = store.get_run(run_id)
-    points = store.points(run_id)
+    columns = store.point_columns(run_id)
     summaries = store.summaries([run_id])[run_id]
-    user = [p for p in points if not p[0].startswith(SYSTEM_PREFIX)]
-    system = [p for p in points if p[0].startswith(SYSTEM_PREFIX)]
+    user = {key: column for key, column in columns.items() if not key.startswith(SYSTEM_PREFIX)}
+    system = {key: column for key, column in columns.items() if key.startswith(SYSTEM_PREFIX)}
     system_part = {
         "series": _series(system, max_points, x="time", units=True),
         "summaries": _summaries(summaries, system=True),
@@ -74,6 +73,8 @@ def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict
             "ended": number(info.ended),
             "heartbeat": number(info.heartbeat),
             "duration": number(info.duration),
+            "idle": number(info.idle),
+            "span": number(info.span),
         },
         "origin": _as_is(info, "origin"),
         "params": free(info.params),
@@ -99,7 +100,8 @@ def stored_columns(card: dict) -> dict:
     """The run columns a card holds as they are (AS_IS), named as Store.create_run takes them."""
     sections = {**card, "git": card["code"]["git"]}
     prefixes = {"git": "git_"}
-    return {prefixes.get(s, "") + key: sections[s][key] for s, keys in AS_IS.items() for key in keys}
+    # .get: cards written before the traceback field lack it
+    return {prefixes.get(s, "") + key: sections[s].get(key) for s, keys in AS_IS.items() for key in keys}
 
 
 def build_comparison_card(store, run_ids: Iterable[int], *, max_points: int | None = None) -> dict:
@@ -134,25 +136,32 @@ def _stamp() -> dict:
     }
 
 
-def _series(points: list[tuple], max_points: int | None, x: str = "step", units: bool = False) -> list[dict]:
-    grouped: dict[str, list[tuple]] = {}
-    for key, step, value, when in points:
-        grouped.setdefault(key, []).append((step, value, when))
+def _series(columns: dict, max_points: int | None, x: str = "step", units: bool = False) -> list[dict]:
+    """Card series from point columns (see Store.point_columns), each cut to about `max_points`."""
+    import numpy as np
+
+    from ..charts.downsample import extremes
+
     result = []
-    for key, rows in grouped.items():
-        count = len(rows)
+    for key, column in columns.items():
+        count = len(column)
+        finite = np.isfinite(column["value"])
         # Counted before downsampling, which keeps only finite extremes: a chart can say what it leaves out.
-        nonfinite = sum(1 for row in rows if not math.isfinite(row[1]))
+        nonfinite = count - int(finite.sum())
         if max_points is not None and count > max_points:
-            rows = _downsample(key, rows, max_points, x)
+            order = np.argsort(column[x], kind="stable")  # by step already; the time axis may differ
+            column = column[np.sort(order[extremes(column["value"][order], max_points)])]
+        values = column["value"].tolist()
+        if nonfinite:
+            values = [number(v) for v in values]  # NaN and ±inf as words: the card is strict JSON
         entry = {
             "key": key,
             "count": count,
             "nonfinite": nonfinite,
-            "downsampled": len(rows) < count,
-            "step": [r[0] for r in rows],
-            "value": [number(r[1]) for r in rows],
-            "time": [number(r[2]) for r in rows],
+            "downsampled": len(column) < count,
+            "step": column["step"].tolist(),
+            "value": values,
+            "time": column["time"].tolist(),  # stored times are always finite
         }
         if units:
             entry["unit"] = _unit(key)
@@ -160,25 +169,16 @@ def _series(points: list[tuple], max_points: int | None, x: str = "step", units:
     return result
 
 
-def _downsample(key: str, rows: list[tuple], max_points: int, x: str) -> list[tuple]:
-    import pandas as pd
-
-    from ..charts.downsample import downsample
-
-    frame = pd.DataFrame.from_records(rows, columns=["step", "value", "time"]).assign(key=key)
-    kept = downsample(frame, max_points, x)
-    return list(zip(kept["step"].tolist(), kept["value"].tolist(), kept["time"].tolist(), strict=True))
-
-
 def _unit(key: str) -> str | None:
     info = metric_info(key)
     return info.unit if info else None
 
 
-def _hardware(system_points: list[tuple]) -> dict | None:
-    if not system_points:
+def _hardware(system: dict) -> dict | None:
+    points = [(key, *row) for key, column in system.items() for row in column.tolist()]
+    if not points:
         return None
-    return {k: number(v) for k, v in summarize(system_points).items()}
+    return {k: number(v) for k, v in summarize(points).items()}
 
 
 def _summaries(per_key: dict[str, dict], *, system: bool) -> dict[str, dict]:

@@ -128,7 +128,10 @@ def highlight(source: str) -> Markup | None:
 def code_part(card: dict) -> dict:
     """Where the code came from, the cell's source (highlighted) and the traceback of a failed run."""
     code, run = card["code"], card["run"]
-    if not (code["cell_source"] or code["notebook"] or code["git"]["commit"] or run["error"]):
+    # Cards written before the traceback field kept the whole traceback in `error`.
+    error = run["error"] or ""
+    traceback = run.get("traceback") or (error if "\n" in error.strip() else None)
+    if not (code["cell_source"] or code["notebook"] or code["git"]["commit"] or traceback):
         return {}
     git = code["git"]
     if git["commit"]:
@@ -140,5 +143,6 @@ def code_part(card: dict) -> dict:
         "git": git if git["commit"] else None,
         "source": code["cell_source"],
         "highlighted": highlight(code["cell_source"]) if code["cell_source"] else None,
-        "error": run["error"],
+        "traceback": traceback,
+        "error": error.strip().splitlines()[-1] if error.strip() else None,
     }

@@ -35,6 +35,14 @@ def duration(seconds) -> str:
     return textfmt.duration(unnumber(seconds))
 
 
+def active_and_span(active, span, idle) -> str:
+    """A duration; for a run resumed after a pause, its active time and its wall-clock span:
+    "active 1.6 s (span 2m 01s)"."""
+    if not unnumber(idle):
+        return duration(active)
+    return f"active {duration(active)} (span {duration(span)})"
+
+
 def with_unit(value, unit: str | None) -> str:
     """A hardware reading with its unit: bytes as KiB/MiB, rates per second, percentages."""
     value = unnumber(value)

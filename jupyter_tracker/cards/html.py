@@ -6,14 +6,15 @@ Python prepares what the page shows (numbers, dates and units as text); the temp
 
 from __future__ import annotations
 
+import math
 import re
 from typing import NamedTuple
 
-from ..charts import overlay, vega
+from ..charts import specs, vega
 from ..jsonsafe import unnumber
 from ..models import SYSTEM_PREFIX
+from ..reading.query import notes_of
 from . import axes, environment, fmt
-from .card import series_frame
 from .page import Charts, document
 
 CHART_POINTS = 600  # per series in the page: about one point per pixel of a chart's width
@@ -91,7 +92,7 @@ def hero(card: dict) -> dict:
     steps = max((s["step"][-1] for s in card["metrics"]["series"] if s["step"]), default=None)
     facts = [
         ("Started", fmt.date(timing["started"] if timing["started"] is not None else timing["created"])),
-        ("Duration", duration(card)),
+        ("Duration", duration(card, span=True)),
     ]
     if steps is not None:
         facts.append(("Steps", fmt.number(steps + 1)))
@@ -111,9 +112,14 @@ def hero(card: dict) -> dict:
     }
 
 
-def duration(card: dict) -> str:
-    """The run's duration; "so far" while it is still running (up to its last heartbeat)."""
-    text = fmt.duration(card["timing"]["duration"])
+def duration(card: dict, *, span: bool = False) -> str:
+    """The run's (active) duration, with `span` its wall-clock span too when it was resumed after a pause;
+    "so far" while it is still running (up to its last heartbeat)."""
+    timing = card["timing"]
+    if span:  # cards written before idle/span were kept read as never paused
+        text = fmt.active_and_span(timing["duration"], timing.get("span"), timing.get("idle"))
+    else:
+        text = fmt.duration(timing["duration"])
     return f"{text} so far" if card["run"]["status"] == "running" and text != fmt.DASH else text
 
 
@@ -131,7 +137,7 @@ def split_key(key: str) -> Label:
 
 
 def overview(card: dict) -> dict:
-    """The run's error (its last line) and a tile for each of the first HEADLINE_TILES metrics."""
+    """The run's error (its last line), its notes, and a tile for each of the first HEADLINE_TILES metrics."""
     error = card["run"]["error"]
     summaries = card["metrics"]["summaries"]
     tiles = []
@@ -146,8 +152,15 @@ def overview(card: dict) -> dict:
         )
     if error:
         last = error.strip().splitlines()[-1] if error.strip() else ""
-        error = {"status": card["run"]["status"].capitalize(), "last": last}
-    return {"error": error, "tiles": tiles} if error or tiles else {}
+        traced = bool(card["run"].get("traceback")) or "\n" in error.strip()  # older cards: all in error
+        error = {"status": card["run"]["status"].capitalize(), "last": last, "traced": traced}
+    notes = [
+        {"date": fmt.date(when, seconds=True), "text": text}
+        for when, text in notes_of(
+            (unnumber(e["time"]), e["level"], e["message"], e["extra"]) for e in card["events"]
+        )
+    ]
+    return {"error": error, "notes": notes, "tiles": tiles} if error or notes or tiles else {}
 
 
 def params_part(card: dict) -> dict:
@@ -206,11 +219,21 @@ def system_label(key: str, unit: str | None) -> Label:
     return Label(f"{device} / " if device else "", leaf, unit)
 
 
+def chart_rows(series: dict) -> list[dict]:
+    """A card series as chart rows: its finite values only (JSON has no NaN), times in epoch ms."""
+    key = series["key"]
+    return [
+        {"key": key, "step": step, "value": value, "time": when * 1000.0}
+        for step, value, when in zip(series["step"], series["value"], series["time"], strict=True)
+        if isinstance(value, int | float) and math.isfinite(value)
+    ]
+
+
 def metrics_part(card: dict, graphs: Charts) -> list[dict]:
     summaries = card["metrics"]["summaries"]
     cards = []
     for series in card["metrics"]["series"]:
-        chart = overlay.metric_chart(series_frame([series]), width=440, height=150)
+        chart = specs.metric_line(chart_rows(series), series["key"], width=440, height=150)
         summary = summaries.get(series["key"], {})
         cards.append(chart_card(graphs, series, summary, chart, label=split_key(series["key"])))
     return cards
@@ -246,7 +269,7 @@ def system_part(card: dict, graphs: Charts) -> dict:
     ]
     charts = []
     for series in [s for s in system["series"] if not _QUIET_SYSTEM.match(s["key"])][:MAX_SYSTEM_CHARTS]:
-        chart = overlay.metric_chart(series_frame([series]), x="time", width=300, height=100)
+        chart = specs.metric_line(chart_rows(series), series["key"], "time", width=300, height=100)
         summary = system["summaries"].get(series["key"], {})
         unit = series.get("unit")
         label = system_label(series["key"], unit)

@@ -106,6 +106,7 @@ def import_card(card_or_path: dict | str | os.PathLike, db: DbArg = None) -> Run
         uuid=run["uuid"],
         started=unnumber(timing["started"]),
         heartbeat=unnumber(timing["heartbeat"]),
+        idle=unnumber(timing.get("idle", 0.0)),  # older cards have none: their duration is their span
         metadata=unfree(card["metadata"]),
         environment=unfree(card["environment"]),
         **stored_columns(card),
@@ -124,10 +125,10 @@ def _check_values(card: dict) -> None:
     run = f"run {card['run'].get('name')!r}"
     where = run
     try:
-        for field in ("created", "started", "heartbeat", "ended"):
+        for field in ("created", "started", "heartbeat", "ended", "idle"):
             where = f"{run}, timing.{field}"
             if card["timing"].get(field) is not None:
-                parse_timestamp(unnumber(card["timing"][field]))
+                parse_timestamp(unnumber(card["timing"][field]))  # idle too: a finite number of seconds
         for series in card["metrics"]["series"] + card["system"]["series"]:
             where = f"{run}, metric {series['key']!r}"
             utf8(series["key"], "metric key")

@@ -37,7 +37,7 @@ def downsample(frame: pd.DataFrame, max_points: int = MAX_POINTS, x: str = "step
         if len(chunk) <= max_points:
             keep.append(chunk)
         else:
-            keep.append(chunk[_extremes(values[chunk], max_points)])
+            keep.append(chunk[extremes(values[chunk], max_points)])
     positions = np.sort(np.concatenate(keep)) if keep else np.arange(0)
     return frame.iloc[positions]
 
@@ -50,7 +50,7 @@ def _group_codes(frame: pd.DataFrame, groups: list[str]) -> np.ndarray:
     return codes
 
 
-def _extremes(values: np.ndarray, max_points: int) -> np.ndarray:
+def extremes(values: np.ndarray, max_points: int) -> np.ndarray:
     """Positions (sorted) of the first, the last, and the min and max of each bucket of `values`."""
     n = len(values)
     buckets = (max_points - 2) // 2

@@ -118,6 +118,30 @@ def metric_spec(x: str = "step", *, height: int = 130) -> dict:
     }
 
 
+def metric_line(rows: list[dict], title: str, x: str = "step", *, width: int, height: int) -> dict:
+    """One metric drawn from inline rows (key, step, value, time in epoch ms): the card's chart, with the
+    live card's line, y scale and tooltip. Built as a dict: twenty of them through Altair cost 0.5 s."""
+    mark: dict[str, object] = {"type": "line", "color": ACCENT, "strokeWidth": 1.6, "interpolate": "linear"}
+    if len(rows) <= 1:
+        mark["point"] = True  # a lone point draws no line
+    yenc: dict[str, object] = {"field": "value", "type": "quantitative", "title": None}
+    yenc |= {"scale": {"zero": False}, "axis": {"tickCount": 4}}
+    return {
+        "$schema": SCHEMA_URL,
+        "config": BASE_CONFIG,
+        "data": {"values": rows},
+        "mark": mark,
+        "encoding": {
+            "x": x_encoding(x),
+            "y": yenc,
+            "tooltip": tooltip({"field": "key", "type": "nominal", "title": "metric"}),
+        },
+        "width": width,
+        "height": height,
+        "title": {"text": title, "anchor": "start", "fontSize": 12},
+    }
+
+
 def overlay_spec(x: str = "step", *, height: int = 280) -> dict:
     """Vega-Lite template of the comparison chart on "table" (label, step, value, time); one colour per
     label. The browser sets `encoding.color.scale` so each run keeps the colour shown in the table."""
