@@ -1,7 +1,7 @@
 import pytest
 
 from jupyter_tracker.errors import InvalidArgument
-from jupyter_tracker.notebook.cellargs import HelpRequested, literal, parse_track_run, tokenize
+from jupyter_tracker.notebook.cellargs import HelpRequested, literal, parse_track_run, tokenize, typo_hints
 
 
 def test_params_are_literals_else_text():
@@ -45,7 +45,10 @@ def test_flag_with_equals_and_negative_number_param():
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("--bogus 1", "unknown option --bogus; the options are --as, --db"),
+        ("--bogus 1", r"unknown option --bogus \(the options are --as, --db"),
+        ("--tag cnn", r"unknown option --tag; did you mean --tags\?"),
+        ("--no_panel", r"unknown option --no_panel; did you mean --no-panel\?"),
+        ("--descripton x", r"did you mean --description\?"),
         ("lr=0.1 lr=0.2", "lr= is given twice"),
         ("=3", "malformed parameter"),
         ("bad-name=1", "not a valid Python variable name"),
@@ -70,6 +73,31 @@ def test_flag_with_equals_and_negative_number_param():
 def test_bad_lines_name_the_problem(line, message):
     with pytest.raises(InvalidArgument, match=message.replace("[", r"\[")):
         parse_track_run(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        ("nmae=baseline", "name="),
+        ("nam=baseline", "name="),
+        ("tag=cnn", "--tags"),
+        ("desc='first try'", "--description"),
+        ("projet=mnist", "--project"),
+        ("intervall=2", "--interval"),
+        ("folders='/team'", "--folder"),
+    ],
+)
+def test_a_near_miss_of_name_or_an_option_is_kept_as_a_param_with_a_hint(line, meant):
+    options, params, name = parse_track_run(f"{line} lr=0.1")
+    key = line.split("=")[0]
+    assert key in params and name is None  # kept: the cell still runs
+    (hint,) = typo_hints(params)
+    assert hint.startswith(f"%%track_run: did you mean {meant}? {key}=") and "kept as a parameter" in hint
+
+
+def test_ordinary_params_get_no_hint():
+    _, params, _ = parse_track_run("lr=0.1 same=1 game=2 size=3 epochs=4 mode=x db_size=5 page=6")
+    assert typo_hints(params) == []
 
 
 def test_tokenize_keeps_quoted_and_bracketed_spans():

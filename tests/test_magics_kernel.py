@@ -189,3 +189,112 @@ def test_track_runs_and_track_config(db, tmp_path):
     assert jt.load_run("here", db=tmp_path / "third.db").status == "finished"  # --db wins for this run
     assert jt.load_run("elsewhere", db=other).status == "finished"
     assert not db.exists()
+
+
+def test_track_runs_is_the_terminal_table_as_html_and_compare_shows_where_it_stands(db, tmp_path):
+    nb = execute(
+        make_notebook(
+            LOAD,
+            "%%track_run name=first lr=0.1 --tags cnn --no-panel --no-system\nrun.log(loss=0.5)",
+            "%track_runs --project nothing-yet",
+            "%%track_run name=second lr=0.2 --no-panel --no-system\nrun.log(loss=0.25)",
+            "%track_runs",
+            "%track_compare\nprint('after the comparison')",
+        ),
+        tmp_path,
+        db=db,
+    )
+    assert outputs_text(nb.cells[2]).strip() == f"no runs in {db}"
+    (table,) = [o for o in nb.cells[4].outputs if o.output_type == "display_data"]
+    html, text = table.data["text/html"], table.data["text/plain"]
+    from jupyter_tracker.textfmt import runs_table
+
+    assert text == "\n".join(runs_table(jt.runs()))  # exactly what `jupyter-tracker ls` prints
+    assert text.splitlines()[0].split() == [
+        "id",
+        "project",
+        "name",
+        "status",
+        "started",
+        "duration",
+        "tags",
+        "loss",
+    ]
+    assert (
+        html.count("<tr>") == 3 and "<th" in html and 'data-sort="2.0"' in html and "addEventListener" in html
+    )
+    kinds = [o.output_type for o in nb.cells[5].outputs]
+    assert kinds[-1] == "stream" and "after the comparison" in nb.cells[5].outputs[-1].text
+    assert "Comparison of 2 runs" in outputs_text(nb.cells[5]).split("after the comparison")[0]
+
+
+def test_track_runs_never_creates_a_database(tmp_path):
+    nb = execute(make_notebook(LOAD, "%track_runs --db other.db"), tmp_path, allow_errors=True)
+    shown = outputs_text(nb.cells[1])
+    assert shown.startswith("UsageError: no database at ") and str(tmp_path / "other.db") in shown
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_typos_get_a_hint_and_an_ended_run_says_how_to_resume(db, tmp_path):
+    nb = execute(
+        make_notebook(
+            LOAD,
+            "%%track_run nmae=baseline --no-panel --no-system\nrun.log(loss=1.0)",
+            "%%track_run name=t --tag cnn --no-panel\nprint('ran')",
+            "run.log(loss=2.0)",
+        ),
+        tmp_path,
+        db=db,
+        allow_errors=True,
+    )
+    hint = outputs_text(nb.cells[1])
+    assert "did you mean name=? nmae='baseline' is kept as a parameter" in hint
+    assert jt.load_run(jt.runs().name[0]).params == {"nmae": "baseline"}  # the cell ran, the param kept
+    refused = outputs_text(nb.cells[2])
+    assert refused.startswith("UsageError: ") and "unknown option --tag; did you mean --tags?" in refused
+    ended = outputs_text(nb.cells[3])
+    name = jt.runs().name[0]
+    assert f"RunClosed: run '{name}' has ended (finished); resume it to log more" in ended
+    assert f"`%%track_run --resume {name}`" in ended and f"jupyter_tracker.reconnect('{name}')" in ended
+
+
+@pytest.mark.browser
+def test_the_runs_table_sorts_by_its_headers_and_escapes_what_it_shows(db, tmp_path):
+    from cards import XSS
+    from jupyterlab_harness import launch_chromium, require_chromium
+
+    from jupyter_tracker.notebook.tables import runs_bundle
+
+    require_chromium()
+    for name, loss in [("b", 0.3), ("a" + XSS, 0.1), ("c", float("nan"))]:
+        with jt.start_run(name=name, tags=["x"], system=False) as run:
+            run.log(loss=loss)
+    page = tmp_path / "runs.html"
+    page.write_text(
+        "<!doctype html><html><body>" + runs_bundle(jt.runs(), db)["text/html"] + "</body></html>"
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        view = browser.new_page()
+        dialogs, errors = [], []
+        view.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        view.on("pageerror", lambda exc: errors.append(str(exc)))
+        view.goto(page.as_uri())
+
+        def column(index):
+            return view.eval_on_selector_all(
+                "tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)"
+            )
+
+        assert column(0) == ["3", "2", "1"]  # newest first, as given
+        view.click("th:nth-child(8)")  # loss, ascending: the empty cell first
+        assert column(7) == ["–", "0.1", "0.3"]
+        view.click("th:nth-child(8)")
+        assert column(7) == ["0.3", "0.1", "–"]
+        view.click("th:nth-child(1)")  # id, as numbers
+        assert column(0) == ["1", "2", "3"]
+        assert column(2)[1] == "a" + XSS  # shown as text, never run
+        browser.close()
+    assert dialogs == [] and errors == []

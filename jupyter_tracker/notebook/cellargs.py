@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import keyword
 import shlex
 
@@ -94,8 +95,13 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
         if token.startswith("-") and not _is_number(token):
             flag = token.split("=", 1)[0]
             if flag not in known:
-                listed = ", ".join(sorted(o for o in known if o.startswith("--")))
-                raise InvalidArgument(f"{parser.prog}: unknown option {flag}; the options are {listed}")
+                longs = sorted(o for o in known if o.startswith("--"))
+                bare = flag.lstrip("-").replace("_", "-")
+                close = [o for o in longs if _near(bare, o.removeprefix("--"))]
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise InvalidArgument(
+                    f"{parser.prog}: unknown option {flag}{hint} (the options are {', '.join(longs)})"
+                )
             if "=" in token:
                 flags += [flag, unquote(token.split("=", 1)[1])]
             else:
@@ -191,6 +197,32 @@ def track_run_parser() -> argparse.ArgumentParser:
 
 
 TRACK_RUN_RESERVED = ("project", "tags", "description", "folder", "resume", "db", "interval")
+
+
+def typo_hints(params: dict, parser: argparse.ArgumentParser | None = None) -> list[str]:
+    """A line per param whose name is a near miss of `name` or of an option (`nmae=`, `tag=`, `desc=`): it
+    stays a param, and the line says what was probably meant."""
+    options = [
+        opt.removeprefix("--").replace("-", "_")
+        for action in (parser or track_run_parser())._actions
+        for opt in action.option_strings
+        if opt.startswith("--")
+    ]
+    hints = []
+    for key, value in params.items():
+        for candidate in ["name", *options]:
+            if key != candidate and _near(key, candidate):
+                meant = "name=" if candidate == "name" else f"--{candidate.replace('_', '-')}"
+                hints.append(f"%%track_run: did you mean {meant}? {key}={value!r} is kept as a parameter")
+                break
+    return hints
+
+
+def _near(key: str, candidate: str) -> bool:
+    """A typo of `candidate`: letters swapped, a prefix of 3 letters or more, or a close spelling."""
+    if sorted(key) == sorted(candidate) or (len(key) >= 3 and candidate.startswith(key)):
+        return True
+    return difflib.SequenceMatcher(None, key, candidate).ratio() >= 0.8
 
 
 def parse_track_run(line: str):

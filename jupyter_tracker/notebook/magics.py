@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,8 @@ class TrackerMagics(Magics):
         __tracebackhide__ = True
         with _usage_errors():
             options, params, name = cellargs.parse_track_run(line)
+        for hint in cellargs.typo_hints(params):  # a near miss of name= or an option: said, then run
+            print(hint, file=sys.stderr)
         if not cell.strip():
             raise UsageError(
                 "%%track_run: the cell is empty; put the code to record below the %%track_run line"
@@ -179,23 +182,21 @@ class TrackerMagics(Magics):
     @line_magic
     @_with_help
     def track_runs(self, line: str):
-        """List runs: %track_runs [--project P] [--status S] [--tags T] [--folder F] [--limit N] [--db PATH]"""
+        """List runs: %track_runs [--project P] [--status S] [--tags T] [--folder F] [--limit N] [--db PATH]
+
+        The table of `jupyter-tracker ls`, sortable by its headers; jupyter_tracker.runs() is the DataFrame."""
+        from IPython.display import display
+
         from ..reading.query import runs
+        from .tables import runs_bundle
 
         parser = cellargs.add_run_filters(cellargs._Parser(prog="%track_runs", add_help=False))
         parser.add_argument("--db")
-        with _usage_errors():
+        with _usage_errors():  # a missing database is a UsageError: reading never creates one
             opts = cellargs.parse(parser, line)
-            frame = runs(**cellargs.run_filters(opts), db=opts.db)
-        from .display import widgets_available
-
-        if widgets_available() or frame.empty:
-            return frame
-        # A terminal shows a wide DataFrame with its middle columns cut: print the table people read.
-        from ..textfmt import runs_table
-
-        print("\n".join(runs_table(frame)))
-        return None
+            path = config.db_path(opts.db)
+            frame = runs(**cellargs.run_filters(opts), db=path)
+        display(runs_bundle(frame, path), raw=True)
 
     @line_magic
     @_with_help
@@ -213,7 +214,12 @@ class TrackerMagics(Magics):
         with _usage_errors():
             opts = cellargs.parse(parser, line)
             filters = cellargs.run_filters(opts)
-            return compare(opts.runs or None, **filters, metrics=opts.metrics, last=opts.last, db=opts.db)
+            comparison = compare(
+                opts.runs or None, **filters, metrics=opts.metrics, last=opts.last, db=opts.db
+            )
+        from .display import show_comparison
+
+        show_comparison(comparison)  # shown where the line stands in the cell, not only as its last line
 
     @line_magic
     @_with_help
