@@ -90,9 +90,37 @@ def setting(key: str, default: object = None) -> object:
 
 
 def db_path(db: PathArg | None = None) -> Path:
-    """The database file to use: ``db`` if given, else the session's, else $TRACKER_DB, else ./.tracker/tracker.db."""
-    chosen = db or cast("PathArg | None", _session.get("db")) or os.environ.get(DB_ENV) or DEFAULT_DB
+    """The database file to use: ``db`` if given, else the session's, else $TRACKER_DB, else the project's
+    (see `project_db`)."""
+    chosen = db or cast("PathArg | None", _session.get("db")) or os.environ.get(DB_ENV)
+    if not chosen:
+        return project_db()
     return Path(os.path.expanduser(os.fspath(chosen))).absolute()
+
+
+def project_db(start: PathArg | None = None) -> Path:
+    """The project's database, found like git finds its repository, from `start` (default: the current
+    folder): the nearest `.tracker/` folder here or in a parent, up to the root of the enclosing git
+    repository (a repository is one project: the search never leaves it), else `.tracker/` at that root,
+    else `.tracker/` here; `tracker.db` in it. Below the home folder the search stops short of home itself,
+    so one run started from ~ does not gather every later project. A few stat calls; nothing is created."""
+    here = Path(os.path.abspath(os.fspath(start) if start is not None else os.getcwd()))
+    for folder in _walk_up(here):
+        if os.path.isdir(folder / DEFAULT_DB.parent):
+            return folder / DEFAULT_DB
+        if os.path.lexists(folder / ".git"):  # a folder, or a file (worktree, submodule)
+            return folder / DEFAULT_DB
+    return here / DEFAULT_DB
+
+
+def _walk_up(here: Path) -> list[Path]:
+    """`here` and its parents: below the home folder, up to (not including) home; elsewhere, to the root."""
+    folders = [here, *here.parents]
+    # getcwd() gives a real path: resolve home the same way, or a linked home would never be met.
+    home = Path(os.path.realpath(os.path.expanduser("~")))
+    if home in folders:
+        return folders[: max(folders.index(home), 1)]
+    return folders
 
 
 def cache_dir() -> Path:

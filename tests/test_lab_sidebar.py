@@ -231,3 +231,162 @@ def test_runs_sidebar_lists_filters_opens_and_updates_live(tmp_path):
         beat.stop.set()
         stop_lab(proc)
         store.close()
+
+
+def one_run(store, project, name, tags=(), loss=0.5) -> int:
+    """A finished run with a short loss curve."""
+    now = time.time()
+    run_id, _ = store.create_run(project, [name], now - 600, status=RUNNING, started=now - 600)
+    store.add_tags(run_id, tags)
+    store.write_batch(
+        run_id,
+        [(run_id, 1, "loss")],
+        [(run_id, 1, s, now - 600 + s, loss / (s + 1)) for s in range(20)],
+        [],
+        now - 500,
+    )
+    store.end_run(run_id, FINISHED, now - 500)
+    return run_id
+
+
+def watch_problems(page, problems: list[str]) -> None:
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error" and "tracker" in msg.text.lower() and problems.append(f"console: {msg.text}")
+        ),
+    )
+
+
+@pytest.mark.slow  # JupyterLab, a page and a reload: ~25 s
+def test_a_chooser_of_the_stores_under_the_root_and_edits_from_the_context_menu(tmp_path):
+    require_chromium()
+    if not (BUILT / "package.json").exists():
+        pytest.skip("the labextension is not built (cd labextension && jlpm install && jlpm build:prod)")
+    from playwright.sync_api import expect, sync_playwright
+
+    root = tmp_path / "root"
+    vision = open_store(root / "notebooks" / "vision" / ".tracker" / "tracker.db")
+    text = open_store(root / "notebooks" / "text" / ".tracker" / "tracker.db")
+    sweeps = open_store(
+        root
+        / "experiments"
+        / "2024-06-image-classification-hyperparameter-sweeps"
+        / ".tracker"
+        / "tracker.db"
+    )
+    one_run(vision, "cifar10", "resnet18", ["cnn"])
+    one_run(vision, "cifar10", "vit-small", ["vit"])
+    one_run(text, "imdb", "distilbert")
+    bert = one_run(text, "imdb", "bert-base", ["nlp"])
+    one_run(sweeps, "sweep", "lr-0.1")
+    stores = {
+        "sweeps": "experiments/2024-06-image-classification-hyperparameter-sweeps/.tracker/tracker.db",
+        "text": "notebooks/text/.tracker/tracker.db",
+        "vision": "notebooks/vision/.tracker/tracker.db",
+    }
+    url, token, proc = start_lab(
+        tmp_path, root_dir=root, server_extensions=["jupyter_tracker.server"], labextensions=[BUILT]
+    )
+    problems: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1360, "height": 820})
+            watch_problems(page, problems)
+            page.goto(f"{url}lab?token={token}")
+            tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-tracker-runs"]')
+            tab.wait_for(timeout=30000)
+            tab.click()
+            panel = page.locator("#jupyter-tracker-runs")
+            names = panel.locator(".jp-TrackerRun-name")
+
+            # No store at the root: the first one found is shown, and the chooser lists every store.
+            chooser = panel.locator(".jp-TrackerRuns-dbSelect")
+            expect(chooser).to_have_value(stores["sweeps"], timeout=15000)
+            options = chooser.locator("option")
+            expect(options).to_have_text(
+                ["…/2024-06-image-classifi…", "/notebooks/text", "/notebooks/vision"]
+            )
+            expect(options.first).to_have_attribute(
+                "title", "/experiments/2024-06-image-classification-hyperparameter-sweeps"
+            )
+            expect(names).to_have_text(["lr-0.1"])
+            page.wait_for_timeout(300)
+            screenshot(page, "lab_sidebar_4_stores")
+
+            # Switching shows the other store's runs.
+            chooser.select_option(stores["vision"])
+            expect(names).to_have_text(["vit-small", "resnet18"], timeout=10000)
+            expect(panel.locator(".jp-TrackerProject-name")).to_have_text(["cifar10"])
+            chooser.select_option(stores["text"])
+            expect(names).to_have_text(["bert-base", "distilbert"], timeout=10000)
+
+            # The choice outlives a reload.
+            page.wait_for_timeout(1500)  # the workspace is saved a moment after a change
+            page.reload()
+            tab.wait_for(timeout=30000)
+            # JupyterLab removes its splash once the layout is restored: only then is the panel's state known.
+            page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30000)
+            if not panel.is_visible():
+                tab.click()
+            expect(chooser).to_have_value(stores["text"], timeout=15000)
+            expect(names).to_have_text(["bert-base", "distilbert"], timeout=10000)
+
+            # Right-click a run: rename it, then edit its tags; both land in that store.
+            row = panel.locator(f'.jp-TrackerRun[data-run-id="{bert}"]')
+            row.click(button="right")
+            menu = page.locator(".lm-Menu")
+            expect(menu.locator(".lm-Menu-itemLabel")).to_contain_text(
+                ["Open Run Card", "Rename Run…", "Edit Tags…"]
+            )
+            screenshot(page, "lab_sidebar_5_context_menu")
+            menu.locator(".lm-Menu-item", has_text="Rename Run…").click()
+            dialog = page.locator(".jp-Dialog")
+            dialog.locator("input").fill("bert-base-cased")
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+            expect(row.locator(".jp-TrackerRun-name")).to_have_text("bert-base-cased", timeout=10000)
+            assert text.get_run(bert).name == "bert-base-cased"
+
+            row.click(button="right")
+            page.locator(".lm-Menu .lm-Menu-item", has_text="Edit Tags…").click()
+            dialog.locator("input").fill("nlp, transformer, best")
+            page.wait_for_timeout(200)
+            screenshot(page, "lab_sidebar_6_tags_dialog")
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+            expect(row.locator(".jp-TrackerTag")).to_have_text(["best", "nlp", "transformer"], timeout=10000)
+            assert sorted(text.get_run(bert).tags) == ["best", "nlp", "transformer"]
+
+            # F2 renames too; a name the server refuses (taken in the project) is explained, nothing changes.
+            row.focus()
+            page.keyboard.press("F2")
+            dialog.locator("input").fill("distilbert")
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+            refusal = page.locator(".jp-Dialog", has_text="Cannot rename the run")
+            expect(refusal).to_contain_text("distilbert")
+            page.wait_for_timeout(200)
+            screenshot(page, "lab_sidebar_7_refused")
+            refusal.locator(".jp-Dialog-button").last.click()
+            expect(refusal).to_have_count(0)
+            assert text.get_run(bert).name == "bert-base-cased"
+
+            # The palette's "Choose Runs Database…" offers the same stores (and takes a typed path).
+            page.keyboard.press("Control+Shift+C")
+            palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette")
+            palette.locator("input").fill("Choose Runs Database")
+            palette.locator(".lm-CommandPalette-item", has_text="Choose Runs Database").click()
+            field = page.locator(".jp-Dialog input")
+            expect(field).to_have_value(stores["text"])
+            expect(page.locator(".jp-Dialog datalist option")).to_have_count(3)
+            field.fill(stores["vision"])
+            page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+            expect(chooser).to_have_value(stores["vision"], timeout=10000)
+            expect(names).to_have_text(["vit-small", "resnet18"], timeout=10000)
+            browser.close()
+        assert not problems, problems
+        assert not (root / ".tracker").exists()  # nothing read or edited made a store at the root
+    finally:
+        stop_lab(proc)
+        for store in (vision, text, sweeps):
+            store.close()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import time
+from http.cookies import SimpleCookie
 
 import pytest
 from fakes import not_databases
+from jupyter_server.auth.authorizer import Authorizer
 
 # The fixtures are imported here rather than enabled as a plugin, so that their autouse event loop
 # stays out of every other test module.
@@ -30,12 +33,14 @@ def jp_server_config():
 
 @pytest.fixture
 def api(jp_fetch, jp_asyncio_loop):
-    """Synchronous GET of an API path; returns (status, headers, body) and never raises on HTTP errors."""
+    """Synchronous request of an API path (GET, or POST when given a `body`: a JSON value); returns
+    (status, headers, body) and never raises on HTTP errors."""
 
-    def get(*parts, params=None, headers=None):
+    def get(*parts, params=None, headers=None, body=None):
+        options = {} if body is None else {"method": "POST", "body": json.dumps(body)}
         try:
             response = jp_asyncio_loop.run_until_complete(
-                jp_fetch(*API, *parts, params=params or {}, headers=headers)
+                jp_fetch(*API, *parts, params=params or {}, headers=headers, **options)
             )
         except HTTPClientError as exc:
             response = exc.response
@@ -136,16 +141,12 @@ def test_since_sends_only_changes_and_every_id(api, runs):
 
 
 def test_a_missing_database_is_an_empty_list(api, jp_root_dir):
-    code, _, body = api("runs", params={"db": "elsewhere/none.db"})
+    db = "elsewhere/.tracker/tracker.db"
+    code, _, body = api("runs", params={"db": db})
     reply = json.loads(body)
-    assert (
-        code == 200
-        and reply["exists"] is False
-        and reply["runs"] == []
-        and reply["db"] == "elsewhere/none.db"
-    )
+    assert code == 200 and reply["exists"] is False and reply["runs"] == [] and reply["db"] == db
     assert not (jp_root_dir / "elsewhere").exists()  # listing never creates a database
-    assert api("runs", "1", params={"db": "elsewhere/none.db"})[0] == 404
+    assert api("runs", "1", params={"db": db})[0] == 404
 
 
 def test_one_run_by_id_or_name(api, runs):
@@ -185,29 +186,74 @@ def test_downsample_is_exact_below_the_limit_and_bounded_above():
 
 
 def test_requests_without_the_token_get_403(api, runs):
-    for path in (("runs",), ("runs", "1"), ("runs", "1", "metrics"), ("runs", "1", "card"), ("compare",)):
+    for path in (
+        ("stores",),
+        ("runs",),
+        ("runs", "1"),
+        ("runs", "1", "metrics"),
+        ("runs", "1", "card"),
+        ("compare",),
+    ):
         code, _, _ = api(*path, params={"ids": "1,2"}, headers={"Authorization": ""})
         assert code == 403, path
 
 
-@pytest.mark.parametrize("db", ["../outside.db", "/etc/passwd", "a/../../../x.db"])
+def test_stores_lists_every_store_under_the_root(api, jp_root_dir):
+    reply = json.loads(api("stores")[2])
+    assert reply == {"stores": [], "default": ".tracker/tracker.db", "truncated": False}
+    for folder in ("notebooks/b", "notebooks/a", "node_modules/x", ".cache"):
+        open_store(jp_root_dir / folder / ".tracker" / "tracker.db").close()
+    reply = json.loads(api("stores")[2])
+    assert reply["stores"] == ["notebooks/a/.tracker/tracker.db", "notebooks/b/.tracker/tracker.db"]
+    assert reply["default"] == "notebooks/a/.tracker/tracker.db"  # no store at the root: the first
+    open_store(jp_root_dir / ".tracker" / "tracker.db").close()
+    reply = json.loads(api("stores")[2])
+    assert reply["stores"][0] == reply["default"] == ".tracker/tracker.db" and len(reply["stores"]) == 3
+    for db in reply["stores"]:  # each one can be listed
+        assert json.loads(api("runs", params={"db": db})[2])["db"] == db
+
+
+@pytest.mark.parametrize(
+    "db",
+    [
+        "../.tracker/tracker.db",
+        "/etc/.tracker/tracker.db",
+        "a/../../../.tracker/tracker.db",
+        "a/../../.tracker/tracker.db",
+        "..",
+    ],
+)
 def test_paths_outside_the_server_root_are_refused(api, runs, db):
-    code, _, body = api("runs", params={"db": db})
-    assert code == 403 and "outside the server root" in json.loads(body)["message"]
+    for path in (("runs",), ("runs", "1"), ("runs", "1", "metrics"), ("runs", "1", "card"), ("compare",)):
+        code, _, body = api(*path, params={"db": db, "ids": "1,2"})
+        assert code == 400 and "outside the server root" in json.loads(body)["message"], (path, body)
+
+
+def test_any_database_under_the_root_can_be_named_and_other_files_are_refused_untouched(
+    api, runs, jp_root_dir
+):
+    make_runs(open_store(jp_root_dir / "exp" / "runs.db"))  # a TRACKER_DB of another name
+    code, _, body = api("runs", params={"db": "exp/runs.db"})
+    assert code == 200 and json.loads(body)["runs"]
+    (jp_root_dir / "notes.txt").write_text("not runs")
+    code, _, body = api("runs", params={"db": "notes.txt"})
+    assert code == 400 and "notes.txt" in json.loads(body)["message"]
+    assert (jp_root_dir / "notes.txt").read_text() == "not runs"
 
 
 def test_a_symlink_out_of_the_root_is_refused(api, jp_root_dir, tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    make_runs(open_store(outside / "t.db"))
-    (jp_root_dir / "link").symlink_to(outside)
-    assert api("runs", params={"db": "link/t.db"})[0] == 403
+    outside = tmp_path / "outside" / ".tracker"
+    outside.mkdir(parents=True)
+    make_runs(open_store(outside / "tracker.db"))
+    (jp_root_dir / "link").symlink_to(outside.parent)
+    code, _, body = api("runs", params={"db": "link/.tracker/tracker.db"})
+    assert code == 400 and "outside the server root" in json.loads(body)["message"]
 
 
 def test_a_database_in_a_subfolder(api, jp_root_dir):
-    make_runs(open_store(jp_root_dir / "exp" / "runs.db"))
-    reply = json.loads(api("runs", params={"db": "exp/runs.db"})[2])
-    assert reply["db"] == "exp/runs.db" and len(reply["runs"]) == 3
+    make_runs(open_store(jp_root_dir / "exp" / ".tracker" / "tracker.db"))
+    reply = json.loads(api("runs", params={"db": "exp/./.tracker/tracker.db"})[2])
+    assert reply["db"] == "exp/.tracker/tracker.db" and len(reply["runs"]) == 3
 
 
 def test_card_and_comparison_html(api, runs):
@@ -241,10 +287,24 @@ def test_real_card(api, runs):
 def test_non_databases_answer_400_with_paths_relative_to_the_root(api, jp_root_dir):
     import hashlib
 
-    cases = not_databases(jp_root_dir)
-    before = {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in jp_root_dir.iterdir() if p.is_file()
-    }
+    scratch = jp_root_dir / "scratch"
+    scratch.mkdir()
+    cases = {}
+    for name, reason in not_databases(scratch).items():  # each one put where a store would be
+        db = f"{name.replace('.', '-')}/.tracker/tracker.db"
+        (jp_root_dir / db).parent.mkdir(parents=True)
+        (scratch / name).rename(jp_root_dir / db)
+        cases[db] = reason
+    scratch.rmdir()
+
+    def files():
+        return {
+            p.relative_to(jp_root_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in jp_root_dir.rglob("*")
+            if p.is_file()
+        }
+
+    before = files()
     endpoints = [("runs",), ("runs", "1"), ("runs", "1", "metrics"), ("runs", "1", "card"), ("compare",)]
     for db, reason in cases.items():
         for path in endpoints:
@@ -253,8 +313,7 @@ def test_non_databases_answer_400_with_paths_relative_to_the_root(api, jp_root_d
             assert code == 400, (db, path, code, message)
             assert message.startswith(db) and reason in message, (db, path, message)
             assert str(jp_root_dir) not in message and str(jp_root_dir.resolve()) not in message
-    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in jp_root_dir.iterdir() if p.is_file()}
-    assert after == before  # nothing created, changed or switched to WAL (no -wal/-shm beside them)
+    assert files() == before  # nothing created, changed or switched to WAL (no -wal/-shm beside them)
 
 
 def test_messages_show_no_absolute_server_paths(api, runs, jp_root_dir):
@@ -271,10 +330,149 @@ def test_an_older_schema_is_served_without_being_migrated(api, jp_root_dir):
 
     from test_migrations import _version_1
 
-    _version_1(jp_root_dir / "v1.db")
-    before = hashlib.sha256((jp_root_dir / "v1.db").read_bytes()).hexdigest()
-    code, _, body = api("runs", params={"db": "v1.db"})
+    folder = jp_root_dir / "old" / ".tracker"
+    folder.mkdir(parents=True)
+    _version_1(folder / "tracker.db")
+    before = hashlib.sha256((folder / "tracker.db").read_bytes()).hexdigest()
+    db = "old/.tracker/tracker.db"
+    code, _, body = api("runs", params={"db": db})
     assert code == 200 and [run["name"] for run in json.loads(body)["runs"]] == ["old"]
-    assert api("runs", "old", params={"db": "v1.db"})[0] == 200
-    assert hashlib.sha256((jp_root_dir / "v1.db").read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in jp_root_dir.iterdir() if p.name.startswith("v1.db")) == ["v1.db"]
+    assert api("runs", "old", params={"db": db})[0] == 200
+    assert hashlib.sha256((folder / "tracker.db").read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["tracker.db"]
+
+
+# -- the two edits (POST) ---------------------------------------------------------------------------
+def test_rename_and_tag_edits_land_in_the_store(api, runs):
+    store, ids = runs
+    code, _, body = api("runs", "baseline", "rename", body={"name": "  baseline-v2 "})
+    assert code == 200, body
+    assert json.loads(body)["run"]["name"] == "baseline-v2"
+    assert store.get_run(ids["baseline"]).name == "baseline-v2"
+    code, _, body = api(
+        "runs", str(ids["baseline"]), "tags", body={"add": ["best", "cnn"], "remove": ["first"]}
+    )
+    assert code == 200, body
+    assert sorted(json.loads(body)["run"]["tags"]) == ["best", "cnn"]
+    assert sorted(store.get_run(ids["baseline"]).tags) == ["best", "cnn"]
+    # The listing shows them, and the next incremental listing sends the run again.
+    listed = {run["id"]: run for run in json.loads(api("runs")[2])["runs"]}
+    assert listed[ids["baseline"]]["name"] == "baseline-v2"
+
+
+def test_an_edit_in_a_subfolder_store(api, jp_root_dir):
+    store = open_store(jp_root_dir / "nb" / ".tracker" / "tracker.db")
+    ids = make_runs(store)
+    params = {"db": "nb/.tracker/tracker.db"}
+    assert api("runs", "wide", "rename", params=params, body={"name": "narrow"})[0] == 200
+    assert store.get_run(ids["wide"]).name == "narrow"
+    assert not (jp_root_dir / ".tracker").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "words"),
+    [
+        ("rename", {"name": ""}, "name must be non-empty text"),
+        ("rename", {"name": "   "}, "name must be non-empty text"),
+        ("rename", {"name": 7}, "name must be non-empty text"),
+        ("rename", {}, "name must be non-empty text"),
+        ("rename", {"name": "x" * 251}, "at most 250"),
+        ("rename", ["baseline"], "JSON object"),
+        ("rename", {"name": "wide"}, "wide"),  # taken in the project
+        ("tags", {}, "give tags to add or remove"),
+        ("tags", {"add": "cnn"}, "add must be a list of non-empty strings"),
+        ("tags", {"add": [1]}, "add must be a list of non-empty strings"),
+        ("tags", {"remove": [""]}, "remove must be a list of non-empty strings"),
+        ("tags", {"add": ["t"] * 101}, "at most 100"),
+        ("tags", {"add": ["x" * 201]}, "longer than 200"),
+    ],
+)
+def test_edits_refuse_bad_input_and_change_nothing(api, runs, path, body, words):
+    store, ids = runs
+    before = store.get_run(ids["baseline"])
+    code, _, reply = api("runs", "baseline", path, body=body)
+    assert code == 400 and words in json.loads(reply)["message"], reply
+    after = store.get_run(ids["baseline"])
+    assert (after.name, after.tags) == (before.name, before.tags)
+
+
+def test_edits_of_what_is_not_there(api, runs, jp_root_dir):
+    assert api("runs", "9999", "rename", body={"name": "x"})[0] == 404
+    code, _, body = api("runs", "1", "rename", params={"db": "no/.tracker/tracker.db"}, body={"name": "x"})
+    assert code == 404 and "no database at no/.tracker/tracker.db" in json.loads(body)["message"]
+    assert not (jp_root_dir / "no").exists()  # an edit never creates a store
+    assert api("runs", "1", "tags", params={"db": "../.tracker/tracker.db"}, body={"add": ["x"]})[0] == 400
+    (jp_root_dir / "notes.db").write_text("not runs")  # a file that is no database: refused, left as it was
+    assert api("runs", "1", "tags", params={"db": "notes.db"}, body={"add": ["x"]})[0] == 400
+    assert (jp_root_dir / "notes.db").read_text() == "not runs"
+
+
+def _cookies(headers) -> str:
+    jar = SimpleCookie()
+    for value in headers.get_list("Set-Cookie"):
+        jar.load(value)
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+
+
+def test_edits_need_the_token_or_a_login_cookie_with_xsrf(api, runs):
+    store, ids = runs
+    rename = ("runs", "baseline", "rename")
+    # No credentials at all.
+    assert api(*rename, headers={"Authorization": ""}, body={"name": "a"})[0] == 403
+    # A login cookie (as a browser holds after logging in) but no XSRF token: refused.
+    _, headers, _ = api("stores")  # a token-authenticated request: the server sets its login cookie
+    login = _cookies(headers)
+    assert login.startswith("username-")
+    code, _, body = api(*rename, headers={"Authorization": "", "Cookie": login}, body={"name": "a"})
+    assert code == 403 and "'_xsrf' argument missing" in body
+    xsrf = secrets.token_hex(16)
+    code, _, body = api(
+        *rename,
+        headers={
+            "Authorization": "",
+            "Cookie": f"{login}; _xsrf={xsrf}",
+            "X-XSRFToken": secrets.token_hex(16),
+        },
+        body={"name": "a"},
+    )
+    assert code == 403 and "XSRF" in body  # a token that is not the cookie's
+    assert store.get_run(ids["baseline"]).name == "baseline"
+    # The cookie and the same XSRF token in the header, as JupyterLab sends them.
+    code, _, body = api(
+        *rename,
+        headers={"Authorization": "", "Cookie": f"{login}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
+        body={"name": "from-the-browser"},
+    )
+    assert code == 200, body
+    assert store.get_run(ids["baseline"]).name == "from-the-browser"
+
+
+class ReadOnlyAuthorizer(Authorizer):
+    """Lets users read the tracker's runs but not edit them."""
+
+    def is_authorized(self, handler, user, action, resource):
+        return not (resource == "jupyter_tracker" and action == "write")
+
+
+class TestAnAuthorizerThatAllowsReadingOnly:
+    @pytest.fixture
+    def jp_server_config(self):
+        return Config(
+            {
+                "ServerApp": {
+                    "jpserver_extensions": {"jupyter_tracker.server": True},
+                    "authorizer_class": ReadOnlyAuthorizer,
+                }
+            }
+        )
+
+    def test_reads_pass_and_edits_are_forbidden(self, api, runs):
+        store, ids = runs
+        assert api("runs")[0] == 200 and api("stores")[0] == 200
+        code, _, body = api("runs", "baseline", "rename", body={"name": "nope"})
+        assert code == 403, body
+        assert api("runs", "baseline", "tags", body={"add": ["nope"]})[0] == 403
+        assert (
+            store.get_run(ids["baseline"]).name == "baseline"
+            and "nope" not in store.get_run(ids["baseline"]).tags
+        )

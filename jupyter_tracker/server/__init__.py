@@ -1,7 +1,9 @@
 """Jupyter server extension: REST endpoints under /jupyter-tracker/api/ for the JupyterLab extension.
 
-Every endpoint is behind Jupyter's authentication (token or cookie, XSRF as Jupyter does) and reads
-databases only under the server's root directory.
+Every endpoint is behind Jupyter's authentication (token or cookie, XSRF as Jupyter does) and its
+Authorizer (resource "jupyter_tracker": GET reads, POST writes), and opens only stores
+(`.tracker/tracker.db` files) under the server's root directory. GETs never change a file; the only
+writes are the two edits of edits.py (rename a run, add or remove its tags).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 def _load_jupyter_server_extension(serverapp) -> None:
     """Register the handlers on the running server."""
-    from .handlers import setup_handlers
+    from .routes import setup_handlers
 
     settings = serverapp.web_app.settings
     if settings.get("jupyter_tracker_api"):

@@ -1,4 +1,4 @@
-"""Tornado handlers of the REST API under /jupyter-tracker/api/ (authenticated, read-only)."""
+"""Tornado handlers of the read-only REST API under /jupyter-tracker/api/ (GET, authenticated and authorized)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
@@ -21,8 +21,11 @@ from ..models import CRASHED, RUNNING, STALE_AFTER_SECONDS, STATUSES
 from ..store import Store, open_store
 from ..tracking.stores import judge_running
 from .payload import activity, matches_text, run_detail, run_row, series
+from .stores import find_stores, store_path
 
 API = "jupyter-tracker/api"
+# The resource name given to the server's Authorizer.
+AUTH_RESOURCE = "jupyter_tracker"
 
 # A writer stamps times before its transaction commits: look this far behind `since` so that no
 # change committed late is missed (runs sent twice are merged by id).
@@ -32,24 +35,24 @@ MAX_EVENTS = 200
 
 
 class TrackerHandler(APIHandler):
-    """Base: resolves `?db=` under the server root and runs store calls off the event loop."""
+    """Base: resolves `?db=` under the server root and runs store calls off the event loop.
+
+    Every method is `@web.authenticated` and `@authorized` on AUTH_RESOURCE (GET reads, POST writes), so
+    a server's Authorizer can allow reading runs but not editing them."""
+
+    auth_resource = AUTH_RESOURCE
 
     def server_root(self) -> Path:
         return Path(self.settings.get("server_root_dir") or os.getcwd()).expanduser().resolve()
 
     def db_path(self) -> tuple[Path, str]:
-        """The database file named by `?db=` (default .tracker/tracker.db), refused outside the root."""
+        """The store named by `?db=` (default: the one at the root) and its root-relative path; 400 for
+        anything else (see stores.store_path)."""
         raw = self.get_query_argument("db", "").strip() or DEFAULT_DB.as_posix()
-        if "\x00" in raw:
-            raise web.HTTPError(400, "db must be a file path")
-        root = self.server_root()
-        path = (root / raw).resolve()  # an absolute `raw` replaces the root, then gets checked
-        if not path.is_relative_to(root):
-            raise web.HTTPError(
-                403,
-                f"db path {raw!r} is outside the server root; choose a database under the folder Jupyter serves",
-            )
-        return path, path.relative_to(root).as_posix()
+        try:
+            return store_path(self.server_root(), raw)
+        except InvalidArgument as exc:
+            raise web.HTTPError(400, str(exc)) from None
 
     async def reading(self, function: Callable[[Store], Any]) -> Any:
         """Open the database of `?db=` for reading (never creating or changing it) and call
@@ -121,10 +124,31 @@ class TrackerHandler(APIHandler):
         self.finish(html, set_content_type="text/html; charset=UTF-8")
 
 
+class StoresHandler(TrackerHandler):
+    """GET stores -> {stores, default, truncated}: every `.tracker/tracker.db` under the server root
+    (root-relative; the root's first), the one shown when nothing was chosen, and whether the search
+    stopped at a limit."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        root = self.server_root()
+        found, truncated = await self.blocking(lambda: find_stores(root))
+        default = DEFAULT_DB.as_posix()
+        self.finish_json(
+            {
+                "stores": found,
+                "default": default if default in found or not found else found[0],
+                "truncated": truncated,
+            }
+        )
+
+
 class RunsHandler(TrackerHandler):
     """GET runs?db=&project=&status=&tag=&q=&since=&limit= -> {db, exists, now, full, runs, ids}."""
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path, relative = self.db_path()
         since = self.float_argument("since")
@@ -190,6 +214,7 @@ class RunHandler(TrackerHandler):
     """GET runs/REF?db= -> one run (REF: id, uuid or name) with every metric summary and recent events."""
 
     @web.authenticated
+    @authorized
     async def get(self, ref: str) -> None:
         def work(store: Store) -> dict:
             run = store.find_run(ref)
@@ -203,6 +228,7 @@ class MetricsHandler(TrackerHandler):
     """GET runs/REF/metrics?db=&keys=a,b&max_points=2000 -> downsampled series per key."""
 
     @web.authenticated
+    @authorized
     async def get(self, ref: str) -> None:
         keys = self.list_argument("keys") or None
         max_points = self.int_argument("max_points", DEFAULT_MAX_POINTS, 4, 1_000_000)
@@ -222,6 +248,7 @@ class CardHandler(TrackerHandler):
     """GET runs/REF/card?db= -> the run's self-contained HTML card."""
 
     @web.authenticated
+    @authorized
     async def get(self, ref: str) -> None:
         from ..cards import run_card_html  # on first use: it loads Altair and vl-convert
 
@@ -235,6 +262,7 @@ class CompareHandler(TrackerHandler):
     """GET compare?db=&ids=1,2,3 -> the comparison card of those runs (HTML)."""
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         parts = self.list_argument("ids")
         if not all(part.isdigit() for part in parts) or len(set(parts)) < 2:
@@ -249,19 +277,3 @@ class CompareHandler(TrackerHandler):
             return self.render(comparison_html, store, ids)
 
         self.finish_html(await self.reading(work))
-
-
-def setup_handlers(web_app) -> None:
-    """Add the API routes under the server's base URL."""
-    base = url_path_join(web_app.settings["base_url"], API)
-    ref = r"(?P<ref>[^/]+)"
-    web_app.add_handlers(
-        ".*$",
-        [
-            (url_path_join(base, "runs"), RunsHandler),
-            (url_path_join(base, "runs", ref), RunHandler),
-            (url_path_join(base, "runs", ref, "metrics"), MetricsHandler),
-            (url_path_join(base, "runs", ref, "card"), CardHandler),
-            (url_path_join(base, "compare"), CompareHandler),
-        ],
-    )

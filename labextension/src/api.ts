@@ -45,6 +45,21 @@ export interface IRunsReply {
   ids: number[];
 }
 
+/** The answer of `GET /jupyter-tracker/api/stores`. */
+export interface IStoresReply {
+  /** Every `.tracker/tracker.db` under the server root, root-relative, the root's first. */
+  stores: string[];
+  /** The store to show when none was chosen: the root's if there is one, else the first. */
+  default: string;
+  /** True when the search stopped at a limit (depth, folders, stores) before seeing everything. */
+  truncated: boolean;
+}
+
+/** The answer of the edit endpoints: the run as `GET runs` lists it now. */
+export interface IEditReply {
+  run: IRun;
+}
+
 /** An error answered by the server, with its message. */
 export class TrackerApiError extends Error {
   constructor(
@@ -72,16 +87,25 @@ function buildUrl(
   return URLExt.join(settings.baseUrl, API, path) + search;
 }
 
-/** GET a path of the tracker API; ServerConnection adds the token and XSRF header. */
+/** GET (or with a `body`, POST as JSON) a path of the tracker API; ServerConnection adds the token and XSRF header. */
 async function request(
   path: string,
   query: Record<string, string | number | undefined | null>,
-  settings = ServerConnection.makeSettings()
+  body?: unknown,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<Response> {
   const url = buildUrl(settings, path, query);
+  const init: RequestInit =
+    body === undefined
+      ? {}
+      : {
+          method: 'POST',
+          body: JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json' }
+        };
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, {}, settings);
+    response = await ServerConnection.makeRequest(url, init, settings);
   } catch {
     throw new TrackerApiError('The Jupyter server cannot be reached.', 0);
   }
@@ -119,4 +143,45 @@ export async function fetchComparisonHtml(
 ): Promise<string> {
   const response = await request('compare', { db, ids: ids.join(',') });
   return response.text();
+}
+
+/** Every store under the server root. */
+export async function fetchStores(
+  settings?: ServerConnection.ISettings
+): Promise<IStoresReply> {
+  const response = await request('stores', {}, undefined, settings);
+  return (await response.json()) as IStoresReply;
+}
+
+/** Rename a run (the server refuses an empty name, one over 250 characters, or one taken in its project). */
+export async function renameRun(
+  db: string,
+  run: string,
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<IEditReply> {
+  const response = await request(
+    `runs/${encodeURIComponent(run)}/rename`,
+    { db },
+    { name },
+    settings
+  );
+  return (await response.json()) as IEditReply;
+}
+
+/** Add and remove tags of a run. */
+export async function editTags(
+  db: string,
+  run: string,
+  add: string[],
+  remove: string[],
+  settings?: ServerConnection.ISettings
+): Promise<IEditReply> {
+  const response = await request(
+    `runs/${encodeURIComponent(run)}/tags`,
+    { db },
+    { add, remove },
+    settings
+  );
+  return (await response.json()) as IEditReply;
 }

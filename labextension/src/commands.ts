@@ -6,6 +6,7 @@ import { Widget } from '@lumino/widgets';
 import { CardTabs } from './cardTabs';
 import { trackerIcon } from './icons';
 import { RunsModel } from './model';
+import { ROOT_STORE, storeOptions } from './stores';
 
 export namespace CommandIDs {
   export const show = 'jupyter-tracker:show-runs';
@@ -112,13 +113,19 @@ export function addCommands(
   commands.addCommand(CommandIDs.chooseDb, {
     label: 'Choose Runs Database…',
     caption:
-      'Show the runs of another jupyter-tracker database (a path under the server root)',
+      'Show the runs of another jupyter-tracker database under the server root',
     execute: async () => {
-      const answer = await InputDialog.getText({
+      await model.loadStores();
+      const current = model.db || ROOT_STORE;
+      const items = storeOptions(model.stores, current);
+      const answer = await InputDialog.getItem({
         title: 'Runs Database',
-        label: 'Path relative to the server root (empty: .tracker/tracker.db)',
-        text: model.db,
-        placeholder: '.tracker/tracker.db'
+        label:
+          'A database under the server root (e.g. notebooks/.tracker/tracker.db)',
+        items,
+        current,
+        editable: true,
+        placeholder: ROOT_STORE
       });
       if (!answer.button.accept) {
         return;

@@ -5,14 +5,16 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IStateDB } from '@jupyterlab/statedb';
-import { ReadonlyJSONObject } from '@lumino/coreutils';
+import { PromiseDelegate, ReadonlyJSONObject } from '@lumino/coreutils';
 
-import { fetchRuns, IRun } from './api';
+import { fetchRuns, fetchStores, IRun } from './api';
 import { CardTabs } from './cardTabs';
 import { addCommands, CommandIDs } from './commands';
 import { fallbackPlugin } from './fallback';
 import { RunsModel } from './model';
+import { addRunCommands, renameDialog } from './runActions';
 import { RunsSidebar } from './sidebar';
+import { pickStore } from './stores';
 
 const CATEGORY = 'Experiment Tracker';
 const STATE_KEY = 'jupyter-tracker:sidebar';
@@ -30,30 +32,38 @@ const plugin: JupyterFrontEndPlugin<void> = {
     state: IStateDB | null
   ) => {
     const { commands, shell } = app;
-    const model = new RunsModel({ fetchRuns });
+    const model = new RunsModel({ fetchRuns, fetchStores });
     const cards = new CardTabs(shell, model);
+    // The chosen store is remembered in the state database (per workspace), across reloads.
+    const saveDb = (db: string) => void state?.save(STATE_KEY, { db });
+    const storeKnown = new PromiseDelegate<void>();
 
-    const sidebar = new RunsSidebar(model, {
-      open: (run: IRun) =>
-        void commands.execute(CommandIDs.open, {
-          db: model.db,
-          run: String(run.id),
-          label: `${run.name} #${run.id}`
-        }),
-      compare: (ids: number[]) =>
-        void commands.execute(CommandIDs.compare, { db: model.db, ids }),
-      chooseDb: () => void commands.execute(CommandIDs.chooseDb)
-    });
+    const sidebar = new RunsSidebar(
+      model,
+      {
+        open: (run: IRun) =>
+          void commands.execute(CommandIDs.open, {
+            db: model.db,
+            run: String(run.id),
+            label: `${run.name} #${run.id}`
+          }),
+        compare: (ids: number[]) =>
+          void commands.execute(CommandIDs.compare, { db: model.db, ids }),
+        chooseDb: () => void commands.execute(CommandIDs.chooseDb),
+        chooseStore: (db: string) => {
+          model.db = db;
+          saveDb(db);
+        },
+        rename: (run: IRun) => void renameDialog(model, run)
+      },
+      storeKnown.promise
+    );
     model.isVisible = () => sidebar.isVisible;
     shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, sidebar.id);
 
-    addCommands(app, {
-      model,
-      cards,
-      sidebar,
-      saveDb: db => void state?.save(STATE_KEY, { db })
-    });
+    addCommands(app, { model, cards, sidebar, saveDb });
+    addRunCommands(app, model);
     if (palette) {
       for (const command of Object.values(CommandIDs)) {
         palette.addItem({ command, category: CATEGORY });
@@ -68,19 +78,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    // Poll once the layout is back and the saved database is known, if the panel is open.
+    // Once the layout is back: list the stores under the server root, show the one chosen before
+    // (or the root's, or the first), then poll if the panel is open.
     void Promise.all([
       app.restored,
-      state?.fetch(STATE_KEY) ?? Promise.resolve(undefined)
-    ]).then(([, saved]) => {
-      const db = (saved as ReadonlyJSONObject | undefined)?.db;
-      if (typeof db === 'string' && db) {
-        model.db = db;
-      }
-      if (sidebar.isVisible) {
-        model.start();
-      }
-    });
+      state?.fetch(STATE_KEY) ?? Promise.resolve(undefined),
+      model.loadStores()
+    ])
+      .then(([, saved, stores]) => {
+        const db = (saved as ReadonlyJSONObject | undefined)?.db;
+        model.db = pickStore(stores, typeof db === 'string' ? db : null);
+      })
+      .catch(() => undefined)
+      .then(() => {
+        storeKnown.resolve();
+        if (sidebar.isVisible) {
+          model.start();
+        }
+      });
   }
 };
 

@@ -2,7 +2,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { IRun, IRunsReply } from './api';
+import type { IRun, IRunsReply, IStoresReply } from './api';
 
 /** Poll intervals: fast while a run is live, slower when idle, slowest when the panel is closed. */
 export const LIVE_MS = 2000;
@@ -27,6 +27,9 @@ export type FetchRuns = (
   since: number | null
 ) => Promise<IRunsReply>;
 
+/** How the model asks the server for the stores under its root (`fetchStores` of ./api). */
+export type FetchStores = () => Promise<IStoresReply>;
+
 /**
  * The runs of one database, kept fresh by a `Poll` of the server extension.
  *
@@ -39,6 +42,7 @@ export class RunsModel implements IDisposable {
   constructor(options: RunsModel.IOptions) {
     this._db = options.db ?? '';
     this._fetchRuns = options.fetchRuns;
+    this._fetchStores = options.fetchStores ?? null;
     this._poll = new Poll({
       name: 'jupyter-tracker:runs',
       auto: false,
@@ -117,6 +121,42 @@ export class RunsModel implements IDisposable {
 
   get(id: number): IRun | undefined {
     return this._runs.get(id);
+  }
+
+  // -- stores ------------------------------------------------------------------------------
+  /** The stores under the server root (root-relative), as last listed; [] until then. */
+  get stores(): string[] {
+    return this._stores;
+  }
+
+  /**
+   * List the stores under the server root again; resolves with the answer, or null when the server
+   * did not give one (the list stays as it was). Never rejects.
+   */
+  async loadStores(): Promise<IStoresReply | null> {
+    if (!this._fetchStores || this._disposed) {
+      return null;
+    }
+    try {
+      const reply = await this._fetchStores();
+      if (!this._disposed) {
+        this._stores = reply.stores;
+        this._changed.emit();
+      }
+      return reply;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Show a run as an edit of `db` answered it, at once (edits leave a run's times as they were,
+   * so the next incremental listing would not bring it); ignored once another database is shown. */
+  applyEdit(db: string, run: IRun): void {
+    if (db !== this._db || this._disposed) {
+      return;
+    }
+    this._runs.set(run.id, run);
+    this._changed.emit();
   }
 
   // -- selection ---------------------------------------------------------------------------
@@ -265,6 +305,8 @@ export class RunsModel implements IDisposable {
 
   private _db: string;
   private _fetchRuns: FetchRuns;
+  private _fetchStores: FetchStores | null;
+  private _stores: string[] = [];
   private _poll: Poll<void, unknown, 'standby'>;
   private _resolvedDb = '';
   private _exists = true;
@@ -288,6 +330,8 @@ export namespace RunsModel {
   export interface IOptions {
     /** How to ask the server for runs. */
     fetchRuns: FetchRuns;
+    /** How to ask the server for the stores under its root (no chooser without it). */
+    fetchStores?: FetchStores;
     /** The database path relative to the server root; '' (the default) for the default. */
     db?: string;
   }

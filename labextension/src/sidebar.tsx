@@ -11,7 +11,9 @@ export type { IRunsActions } from './components/RunsView';
 export class RunsSidebar extends ReactWidget {
   constructor(
     readonly model: RunsModel,
-    private _actions: IRunsActions
+    private _actions: IRunsActions,
+    /** Settles once the store to show is known: polling waits for it, so no other store flashes by. */
+    private _ready: Promise<unknown> = Promise.resolve()
   ) {
     super();
     this.id = 'jupyter-tracker-runs';
@@ -22,8 +24,10 @@ export class RunsSidebar extends ReactWidget {
 
   /** Showing the panel starts polling, and refreshes at once (the poll slows down while hidden). */
   protected onAfterShow(): void {
-    this.model.start();
-    void this.model.refresh();
+    void this._ready.then(() => {
+      this.model.start();
+      void this.model.refresh();
+    });
   }
 
   render(): JSX.Element {

@@ -333,3 +333,49 @@ describe('RunsModel polling', () => {
     await expect(model.refresh()).resolves.toBeUndefined();
   });
 });
+
+describe('RunsModel stores and edits', () => {
+  it('lists the stores, keeps the last list when the server fails, and tells', async () => {
+    let fail = false;
+    const stores = ['.tracker/tracker.db', 'a/.tracker/tracker.db'];
+    const model = new RunsModel({
+      fetchRuns: new FakeServer().fetch,
+      fetchStores: async () => {
+        if (fail) {
+          throw new Error('down');
+        }
+        return { stores, default: stores[0], truncated: false };
+      }
+    });
+    let changes = 0;
+    model.changed.connect(() => changes++);
+    expect(model.stores).toEqual([]);
+    const reply = await model.loadStores();
+    expect(reply?.default).toBe('.tracker/tracker.db');
+    expect(model.stores).toEqual(stores);
+    expect(changes).toBe(1);
+    fail = true;
+    await expect(model.loadStores()).resolves.toBeNull();
+    expect(model.stores).toEqual(stores);
+  });
+
+  it('has no stores to list without a way to ask', async () => {
+    const { model } = setup();
+    await expect(model.loadStores()).resolves.toBeNull();
+    expect(model.stores).toEqual([]);
+  });
+
+  it('shows an edited run at once, unless another store is shown by then', async () => {
+    const { model, changes } = setup();
+    await model.refresh();
+    const before = changes();
+    model.applyEdit('', makeRun(2, { name: 'renamed', tags: ['best'] }));
+    expect(model.get(2)?.name).toBe('renamed');
+    expect(model.get(2)?.tags).toEqual(['best']);
+    expect(changes() - before).toBe(1);
+
+    model.db = 'other/.tracker/tracker.db';
+    model.applyEdit('', makeRun(9, { name: 'late' }));
+    expect(model.get(9)).toBeUndefined();
+  });
+});

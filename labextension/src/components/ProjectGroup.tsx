@@ -14,6 +14,7 @@ export interface IProjectGroupProps {
   collapsed: boolean;
   onToggleCollapsed: () => void;
   onOpen: (run: IRun) => void;
+  onRename: (run: IRun) => void;
 }
 
 /** The runs of one project under a header that folds them. */
@@ -24,7 +25,8 @@ export function ProjectGroup({
   now,
   collapsed,
   onToggleCollapsed,
-  onOpen
+  onOpen,
+  onRename
 }: IProjectGroupProps): JSX.Element {
   const running = runs.filter(run => run.status === 'running').length;
   const Caret = collapsed ? caretRightIcon : caretDownIcon;
@@ -52,6 +54,7 @@ export function ProjectGroup({
               selected={model.isSelected(run.id)}
               onToggle={() => model.toggle(run.id)}
               onOpen={() => onOpen(run)}
+              onRename={() => onRename(run)}
             />
           ))}
         </ul>

@@ -11,6 +11,7 @@ export interface IRunListProps {
   /** The runs the filters let through, newest first. */
   visible: IRun[];
   onOpen: (run: IRun) => void;
+  onRename: (run: IRun) => void;
   onClearFilters: () => void;
 }
 
@@ -19,6 +20,7 @@ export function RunList({
   model,
   visible,
   onOpen,
+  onRename,
   onClearFilters
 }: IRunListProps): JSX.Element {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
@@ -50,6 +52,7 @@ export function RunList({
           collapsed={collapsed.has(project)}
           onToggleCollapsed={() => toggleGroup(project)}
           onOpen={onOpen}
+          onRename={onRename}
         />
       ))}
     </div>

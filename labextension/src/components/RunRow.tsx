@@ -18,6 +18,7 @@ export interface IRunRowProps {
   selected: boolean;
   onToggle: () => void;
   onOpen: () => void;
+  onRename: () => void;
 }
 
 /** The tooltip of a row: what does not fit in it. */
@@ -32,7 +33,8 @@ function runTooltip(run: IRun): string {
     params.length
       ? 'Params: ' + params.map(([k, v]) => `${k}=${formatParam(v)}`).join(', ')
       : '',
-    'Click to open the run card; Ctrl/⌘-click or the box to select.'
+    'Click to open the run card; Ctrl/⌘-click or the box to select.',
+    'Right-click to rename (F2) or edit tags.'
   ]
     .filter(Boolean)
     .join('\n');
@@ -44,7 +46,8 @@ export function RunRow({
   now,
   selected,
   onToggle,
-  onOpen
+  onOpen,
+  onRename
 }: IRunRowProps): JSX.Element {
   const hasStep = run.last_step !== null && run.last_step !== undefined;
   return (
@@ -66,6 +69,9 @@ export function RunRow({
       onKeyDown={event => {
         if (event.key === 'Enter') {
           onOpen();
+        } else if (event.key === 'F2') {
+          event.preventDefault();
+          onRename();
         } else if (event.key === ' ') {
           event.preventDefault();
           onToggle();

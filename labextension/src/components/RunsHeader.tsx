@@ -1,21 +1,34 @@
-import { refreshIcon } from '@jupyterlab/ui-components';
+import { caretDownIcon, refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { shortPath } from '../format';
 import { trackerIcon } from '../icons';
 import { RunsModel } from '../model';
+import {
+  ROOT_STORE,
+  shortStoreLabel,
+  storeLabel,
+  storeOptions
+} from '../stores';
+
+/** About what the chooser shows in a sidebar of the default width; longer folders keep their end. */
+const STORE_LABEL_CHARS = 25;
 
 export interface IRunsHeaderProps {
   model: RunsModel;
   onChooseDb: () => void;
+  /** Show the runs of another store found under the server root. */
+  onChooseStore: (db: string) => void;
 }
 
-/** The panel's title row (live badge, refresh button) and the database it shows. */
+/** The panel's title row (live badge, refresh button) and the store it shows, or a chooser of stores. */
 export function RunsHeader({
   model,
-  onChooseDb
+  onChooseDb,
+  onChooseStore
 }: IRunsHeaderProps): JSX.Element {
-  const db = model.resolvedDb || model.db;
+  const db = model.resolvedDb || model.db || ROOT_STORE;
+  const options = storeOptions(model.stores, db);
   return (
     <header className="jp-TrackerRuns-header">
       <div className="jp-TrackerRuns-titleRow">
@@ -32,7 +45,10 @@ export function RunsHeader({
           className="jp-TrackerRuns-iconButton"
           title="Refresh"
           aria-label="Refresh runs"
-          onClick={() => void model.refresh(true)}
+          onClick={() => {
+            void model.refresh(true);
+            void model.loadStores();
+          }}
         >
           <refreshIcon.react
             tag="span"
@@ -40,16 +56,36 @@ export function RunsHeader({
           />
         </button>
       </div>
-      <button
-        className="jp-TrackerRuns-db"
-        title={`Database: ${db || 'default'}\nClick to choose another database`}
-        onClick={onChooseDb}
-      >
-        <span className="jp-TrackerRuns-dbLabel">DB</span>
-        <span className="jp-TrackerRuns-dbPath">
-          {shortPath(db || '.tracker/tracker.db')}
-        </span>
-      </button>
+      {options.length > 1 ? (
+        <label
+          className="jp-TrackerRuns-db jp-TrackerRuns-dbChooser"
+          title={`Store: ${db}\n${options.length} stores under the server root`}
+        >
+          <span className="jp-TrackerRuns-dbLabel">DB</span>
+          <select
+            className="jp-TrackerRuns-dbSelect"
+            aria-label="Runs store"
+            value={db}
+            onChange={event => onChooseStore(event.target.value)}
+          >
+            {options.map(store => (
+              <option key={store} value={store} title={storeLabel(store)}>
+                {shortStoreLabel(store, STORE_LABEL_CHARS)}
+              </option>
+            ))}
+          </select>
+          <caretDownIcon.react tag="span" className="jp-TrackerRuns-dbCaret" />
+        </label>
+      ) : (
+        <button
+          className="jp-TrackerRuns-db"
+          title={`Database: ${db}\nClick to choose another database`}
+          onClick={onChooseDb}
+        >
+          <span className="jp-TrackerRuns-dbLabel">DB</span>
+          <span className="jp-TrackerRuns-dbPath">{shortPath(db)}</span>
+        </button>
+      )}
     </header>
   );
 }

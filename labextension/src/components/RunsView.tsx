@@ -21,6 +21,9 @@ export interface IRunsActions {
   open(run: IRun): void;
   compare(ids: number[]): void;
   chooseDb(): void;
+  /** Show another store found under the server root (and remember it). */
+  chooseStore(db: string): void;
+  rename(run: IRun): void;
 }
 
 export interface IRunsViewProps {
@@ -38,7 +41,11 @@ export function RunsView({ model, actions }: IRunsViewProps): JSX.Element {
 
   return (
     <div className="jp-TrackerRuns-body">
-      <RunsHeader model={model} onChooseDb={() => actions.chooseDb()} />
+      <RunsHeader
+        model={model}
+        onChooseDb={() => actions.chooseDb()}
+        onChooseStore={db => actions.chooseStore(db)}
+      />
       <RunFilters
         filters={filters}
         onChange={setFilters}
@@ -50,6 +57,7 @@ export function RunsView({ model, actions }: IRunsViewProps): JSX.Element {
         model={model}
         visible={visible}
         onOpen={run => actions.open(run)}
+        onRename={run => actions.rename(run)}
         onClearFilters={() => setFilters(NO_FILTERS)}
       />
       <SelectionBar
