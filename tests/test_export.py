@@ -442,3 +442,24 @@ def test_a_resumed_run_card_shows_active_time_and_span_and_older_cards_still_rea
     assert imported.info.idle == 0 and imported.info.traceback is None
     page = export.run_card_html(imported.store, imported.id)
     assert "ValueError: x" in page and 'id="traceback"' in page
+
+
+def test_key_value_tags_travel_in_cards_and_show_with_their_values(db, tmp_path):
+    with start_run(name="tagged", project="p", db=db, system=False, tags=["cnn"]) as run:
+        run.set_tag("team", "vision<&>")
+        run.log(loss=1.0)
+    record = load_run("tagged", db=db)
+    path = record.export(tmp_path / "card.json")
+    card = json.loads(path.read_text())
+    export.validate_card(card)
+    assert card["run"]["tags"] == ["cnn", "team"] and card["run"]["tag_values"] == {"team": "vision<&>"}
+    copy = export.import_card(path, db=tmp_path / "other.db")
+    assert copy.info.tag_values == {"cnn": None, "team": "vision<&>"}
+    page = record.export(tmp_path / "card.html").read_text()
+    assert (
+        '<span class="tag">team=vision&lt;&amp;&gt;</span>' in page and '<span class="tag">cnn</span>' in page
+    )
+    # A card written before tag values existed imports its tags as plain ones.
+    del card["run"]["tag_values"]
+    older = export.import_card(card, db=tmp_path / "older.db")
+    assert older.info.tag_values == {"cnn": None, "team": None}

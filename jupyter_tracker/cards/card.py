@@ -65,6 +65,7 @@ def build_run_card(store, run_id: int, *, max_points: int | None = None) -> dict
             "name": info.name,
             "project": info.project,
             "tags": list(info.tags),
+            "tag_values": {tag: value for tag, value in info.tag_values.items() if value is not None},
             **_as_is(info, "run"),
         },
         "timing": {

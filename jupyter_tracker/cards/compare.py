@@ -70,7 +70,7 @@ def runs_part(cards, names, colors) -> list[dict]:
             "status": card["run"]["status"],
             "started": fmt.date(card["timing"]["started"]),
             "duration": duration(card),
-            "tags": card["run"]["tags"],
+            "tags": fmt.tag_labels(card["run"]),
         }
         for card, name, color in zip(cards, names, colors, strict=True)
     ]

@@ -170,3 +170,9 @@ def sparkline(values: list, width: int = 120, height: int = 32) -> dict | None:
 
     line = " ".join(",".join(xy(i, v)) for i, v in points)
     return {"width": width, "height": height, "points": line, "end": xy(*points[-1])}
+
+
+def tag_labels(run: dict) -> list[str]:
+    """A card's tags as shown: `name`, or `name=value` for a key/value tag (older cards have no values)."""
+    values = run.get("tag_values") or {}
+    return [tag if values.get(tag) is None else f"{tag}={values[tag]}" for tag in run["tags"]]

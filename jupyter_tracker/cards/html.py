@@ -109,6 +109,7 @@ def hero(card: dict) -> dict:
         "folder": run["folder"].strip("/") if run["folder"] and run["folder"] != "/" else None,
         "facts": facts,
         "snapshot": snapshot(card),
+        "tags": fmt.tag_labels(run),
     }
 
 

@@ -154,7 +154,8 @@ def _fill(store, run_id: int, card: dict) -> None:
     if card["params"]:
         store.set_params(run_id, unfree(card["params"]))
     if card["run"]["tags"]:
-        store.add_tags(run_id, card["run"]["tags"])
+        values = card["run"].get("tag_values") or {}  # older cards: plain tags only
+        store.add_tags(run_id, {tag: values.get(tag) for tag in card["run"]["tags"]})
     keys, points = [], []
     for key_id, series in enumerate(card["metrics"]["series"] + card["system"]["series"]):
         keys.append((run_id, key_id, series["key"]))
