@@ -146,7 +146,12 @@ def _add_editing(command: Callable[..., argparse.ArgumentParser]) -> None:
         "tag", "add or remove tags", f"Add tags to a run (or remove them with --remove). {edited}", cmd_tag
     )
     tag.add_argument("run", help="run id, name or uuid")
-    tag.add_argument("tags", nargs="+", metavar="TAG", help="tags (commas separate them too)")
+    tag.add_argument(
+        "tags",
+        nargs="+",
+        metavar="TAG",
+        help="tags (commas separate them too); NAME=VALUE gives a key/value tag",
+    )
     tag.add_argument("--remove", "-r", action="store_true", help="remove these tags instead")
     rename = command(
         "rename", "give a run a new name", f"Rename a run (unique in its project). {edited}", cmd_rename

@@ -209,6 +209,10 @@ def test_tag_rename_and_note_edit_a_run_with_clear_errors(tmp_path):
     )
     removed = cli("tag", "alpha", "y", "--remove", db=db)
     assert removed.returncode == 0 and "tags removed: y; tags now: cnn, x, z" in removed.stdout
+    valued = cli("tag", "alpha", "team=vision", db=db)  # NAME=VALUE: a key/value tag
+    assert valued.returncode == 0 and "tags now: cnn, team=vision, x, z" in valued.stdout
+    assert jt.load_run(1, db=db).info.tag_values["team"] == "vision"
+    assert "tags now: cnn, x, z" in cli("tag", "alpha", "team", "--remove", db=db).stdout
     noted = cli("note", "alpha", "lr", "too", "high", db=db)
     assert noted.returncode == 0 and noted.stdout.strip() == "note added to p/alpha (id 1)"
     renamed = cli("rename", "alpha", "gamma", "-p", "p", db=db)

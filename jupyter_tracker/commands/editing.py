@@ -21,12 +21,19 @@ def _label(record: RunRecord) -> str:
 def cmd_tag(args) -> int:
     record = _record(args)
     try:
-        changed = record.remove_tags(args.tags) if args.remove else record.add_tags(args.tags)
+        if args.remove:
+            changed = record.remove_tags([tag.partition("=")[0] for tag in args.tags])
+        else:
+            plain = [tag for tag in args.tags if "=" not in tag]
+            pairs = dict(tag.split("=", 1) for tag in args.tags if "=" in tag)  # key=value: a key/value tag
+            changed = record.add_tags(plain, pairs)
     except (InvalidArgument, InvalidParam) as exc:
         raise BadInput(str(exc)) from None
     verb = "removed" if args.remove else "added"
     done = f"tags {verb}: {', '.join(changed)}" if changed else f"no tags {verb}"
-    print(f"{_label(record)}: {done}; tags now: {', '.join(record.tags) or '(none)'}")
+    values = record.info.tag_values
+    now = [tag if values.get(tag) is None else f"{tag}={values[tag]}" for tag in record.tags]
+    print(f"{_label(record)}: {done}; tags now: {', '.join(now) or '(none)'}")
     return 0
 
 
