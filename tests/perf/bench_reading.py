@@ -6,7 +6,7 @@ Builds a database in a temporary folder with direct store inserts (no run is log
 runs with params and tags, and one run of `--points` points over 20 keys. Prints, each beside its
 baseline, the median time of runs(limit=100) and compare(last=100) (a raw SELECT ... LIMIT 100 of the
 same rows), and of load_run(...).metrics() with its peak memory growth (tracemalloc; numpy and pandas
-report their buffers to it) beside a raw fetchall of the same rows. Figures only: no assertions.
+report their buffers to it) beside a raw fetchall of the same rows; then the HTML and JSON cards of that run. Figures only: no assertions.
 """
 
 from __future__ import annotations
@@ -123,6 +123,13 @@ def main() -> None:
         print(f"load_run(...).metrics():           {took:8.2f} s, peak +{peak:6.0f} MB")
         took, peak = peak_mb(lambda: record.metrics(steps=range(0, 1000)))
         print(f"metrics(steps=range(0, 1000)):     {took:8.3f} s, peak +{peak:6.1f} MB")
+        record.export(Path(folder) / "warm.html")  # vl-convert's first chart starts its engine: not timed
+        for kind in ("html", "json"):
+            card = Path(folder) / f"card.{kind}"
+            took = median_ms(lambda card=card: record.export(card), 3) / 1000
+            print(
+                f"{kind.upper()} card of that run:            {took:8.2f} s, {card.stat().st_size / 1e6:6.1f} MB"
+            )
         raw.close()
 
 
