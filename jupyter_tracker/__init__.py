@@ -21,6 +21,8 @@ from .errors import (
     RunClosed,
     RunNotFound,
     SchemaTooNew,
+    ServerUnreachable,
+    SharingError,
     TrackerError,
     UnsafeArtifactName,
 )
@@ -36,6 +38,7 @@ from .version import __version__
 if TYPE_CHECKING:  # imported on first use (see _LAZY); named here for type checkers
     from .cards import import_card
     from .reading.comparison import compare
+    from .sharing import pull, push
 
 # Messages go to the `jupyter_tracker` logger for programs that configure logging; without a handler of
 # theirs, nothing is printed (the writer's thread must stay silent: its output would land in another cell).
@@ -54,6 +57,8 @@ __all__ = [
     "RunNotFound",
     "RunRecord",
     "SchemaTooNew",
+    "ServerUnreachable",
+    "SharingError",
     "TrackerError",
     "UnsafeArtifactName",
     "__version__",
@@ -66,6 +71,8 @@ __all__ = [
     "import_card",
     "load_run",
     "log",
+    "pull",
+    "push",
     "reconnect",
     "runs",
     "set_folder_details",
@@ -84,6 +91,9 @@ _LAZY = {
     "_export_comparison": (".cards", "export_comparison"),
     "_comparison_bundle": (".notebook.display", "comparison_bundle"),
     "_show_comparison": (".notebook.display", "show_comparison"),
+    "push": (".sharing", "push"),
+    "pull": (".sharing", "pull"),
+    "_mirror_run": (".sharing.mirror", "mirror_run"),
 }
 
 

@@ -13,6 +13,7 @@ from . import config
 from .commands import CliError
 from .commands.editing import cmd_note, cmd_rename, cmd_tag
 from .commands.listing import cmd_ls
+from .commands.sharing import add_sharing
 from .commands.showing import EVENTS_SHOWN, cmd_show
 from .errors import TrackerError
 from .notebook.cellargs import add_run_filters
@@ -75,8 +76,8 @@ PROJECT_HELP = "look the run names up in this project only (names can repeat acr
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter-tracker",
-        description="Experiment runs recorded by jupyter-tracker: list, show, edit, export, delete and "
-        "recover them.",
+        description="Experiment runs recorded by jupyter-tracker: list, show, edit, export, delete, "
+        "recover them, and share them through an MLflow tracking server.",
         epilog="Runs are named by id, name (the newest of that name) or uuid. "
         "`jupyter-tracker COMMAND -h` explains a command.",
     )
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     command = _command_maker(parser)
     _add_reading(command)
     _add_editing(command)
+    add_sharing(command)
     rm = command(
         "rm",
         "delete runs and everything they recorded",
@@ -175,7 +177,7 @@ def _command_maker(parser: argparse.ArgumentParser) -> Callable[..., argparse.Ar
     def command(name: str, summary: str, description: str, handler: Callable) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=summary, description=description)
         sub.set_defaults(handler=handler)
-        if name in ("show", "rm", "export", "tag", "rename", "note"):  # the commands that name runs
+        if name in ("show", "rm", "export", "tag", "rename", "note", "push"):  # the commands that name runs
             sub.add_argument("--project", "-p", help=PROJECT_HELP)
         return sub
 
@@ -221,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Reading commands must not leave an empty database behind a mistyped path.
         path = config.db_path(args.db)
-        if not path.exists() and args.command != "recover":  # a recovery file names its own database
+        # A recovery file names its own database; a pull may start a store.
+        if not path.exists() and args.command not in ("recover", "pull"):
             raise CliError(f"no database at {path} (pass --db PATH or set TRACKER_DB)")
         return args.handler(args)
     except TrackerError as exc:

@@ -6,6 +6,7 @@ import math
 import os
 from pathlib import Path
 from typing import Any, TypeAlias, cast
+from urllib.parse import urlsplit
 
 from .errors import InvalidArgument
 
@@ -27,7 +28,8 @@ def configure(**settings: object) -> dict[str, object]:
 
     db: the database file; project: the default project; interval: seconds between hardware samples
     (at least 0.1); system: sample hardware (True/False); finish_timeout: seconds finish() waits for the
-    last points to be written before saving them to a recovery file (default 15)."""
+    last points to be written before saving them to a recovery file (default 15); mlflow: the URL of an
+    MLflow tracking server that every new run is mirrored to while it runs (see push/pull)."""
     checked = {key: _check(key, value) for key, value in settings.items()}  # all or nothing
     for key, value in checked.items():
         if value is None:
@@ -76,13 +78,46 @@ def _path(value: Any) -> PathArg:
     return value
 
 
+def check_url(value: Any) -> str:
+    """An MLflow tracking server's URL (http or https), without a trailing slash. Credentials in the URL
+    are refused: they belong in MLflow's variables, which are read when connecting and never stored."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"mlflow must be the URL of an MLflow tracking server, got {value!r}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument(
+            f"mlflow must be an http:// or https:// URL of an MLflow tracking server "
+            f"(e.g. http://127.0.0.1:5000), got {value!r}"
+        )
+    if parts.username or parts.password:
+        raise InvalidArgument(
+            "put the MLflow server's credentials in MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+            "(or MLFLOW_TRACKING_TOKEN), not in the URL: a URL is stored with the runs it shares"
+        )
+    try:
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        raise InvalidArgument(f"the port of {value!r} is not a number") from None
+    if parts.query or parts.fragment:
+        raise InvalidArgument(f"the MLflow server's URL takes no query or #fragment: {value!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
 _CHECKS = {
     "db": _path,
     "project": _text,
     "interval": check_interval,
     "system": _flag,
     "finish_timeout": _seconds,
+    "mlflow": check_url,
 }
+
+
+def mirror_url() -> str | None:
+    """The MLflow server new runs are mirrored to: the session's `mlflow` setting, else $TRACKER_MLFLOW_URI
+    (checked), else none."""
+    chosen = _session.get("mlflow") or os.environ.get("TRACKER_MLFLOW_URI")
+    return check_url(chosen) if chosen else None
 
 
 def setting(key: str, default: object = None) -> object:

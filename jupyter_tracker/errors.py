@@ -55,3 +55,11 @@ class CommandFailed(TrackerError):
 
 class StorageWarning(UserWarning):
     """Some of what a run logged could not be stored; the message says how much and where it was saved."""
+
+
+class SharingError(TrackerError):
+    """An MLflow tracking server refused a push or pull, or cannot be reached; the message says why."""
+
+
+class ServerUnreachable(SharingError, ConnectionError):
+    """The MLflow tracking server did not answer (down, wrong address, timed out): worth trying again later."""

@@ -33,3 +33,16 @@ def run_id(store):
     """A run stored as running in `store`, for tests that drive the writer themselves."""
     now = time.time()
     return store.create_run("p", ["r"], now, status="running", started=now, heartbeat=now)[0]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real MLflow tracking server (sqlite backend, artifacts proxied) on a free port: its base URL.
+
+    Started once per session (5-15 s on 2 cores), stopped by its process group at the end."""
+    from mlflow_harness import start_mlflow_server, stop
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    process, url = start_mlflow_server(folder)
+    yield url
+    stop(process)

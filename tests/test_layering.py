@@ -30,6 +30,7 @@ LAYERS = {
     "tracking": 3,
     "reading": 4,
     "cards": 5,
+    "sharing": 5.5,  # push/pull with MLflow: needs the store, the reading wing and the cards; notebook and cli use it
     "notebook": 6,
     "server": 7,
     "cli": 7,

@@ -42,7 +42,7 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
     _version_1(path)
     store = Store(path)
     conn = sqlite3.connect(path)
-    assert SCHEMA_VERSION == 5 and conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert SCHEMA_VERSION == 6 and conn.execute("PRAGMA user_version").fetchone()[0] == 6
     applied = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
     assert applied == [
         "m001_initial",
@@ -50,6 +50,7 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
         "m003_runs_newest_index",
         "m004_run_idle_and_traceback",
         "m005_tag_values",
+        "m006_sync",
     ]
     # Listing newest first uses the index (the plan names it), not a sort of every run.
     plan = conn.execute(
@@ -65,6 +66,11 @@ def test_a_version_1_database_is_migrated_with_its_data_kept(tmp_path):
     ]
     store.add_extra(1, 0, 4.0, {"tag": "v1"})  # the new table is there
     assert store.extras([1]) == {1: [(0, 4.0, {"tag": "v1"})]}
+    # m006: the sync table is there, empty: nothing of the old file was shared
+    assert store.sync_row(1, "http://mlflow") is None and store.sync_rows([1]) == {}
+    store.save_sync(1, "http://mlflow", "abc", "7", "push", {"keys": {"loss": [1, 3.0, 2]}}, 5.0)
+    assert store.sync_row(1, "http://mlflow")["watermark"] == {"keys": {"loss": [1, 3.0, 2]}}
+    assert store.synced_run("http://mlflow", "abc") == 1
     store.close()
     conn.close()
     Store(path).close()  # reopening the migrated file changes nothing
@@ -78,6 +84,7 @@ def test_an_older_file_read_as_it_is_lists_its_runs_with_the_newer_columns_defau
     conn.commit()
     conn.close()
     reader = Store(path, read_only=True)  # never migrated: it has no idle or traceback column
+    assert reader.sync_rows([1]) == {} and reader.sync_row(1, "http://mlflow") is None  # nor a sync table
     info = reader.get_run(1)
     assert (info.idle, info.traceback, info.duration, info.span) == (0.0, None, 2.5, 2.5)
     assert [run.name for run in reader.list_runs()] == ["old"]

@@ -243,7 +243,8 @@ class TrackerMagics(Magics):
     @line_magic
     @_with_help
     def track_config(self, line: str):
-        """Session settings: %track_config [db=PATH] [project=NAME] [interval=SECONDS] [system=False]"""
+        """Session settings: %track_config [db=PATH] [project=NAME] [interval=SECONDS] [system=False]
+        [mlflow=URL]  (mlflow: mirror every new run to that MLflow tracking server while it runs)"""
         with _usage_errors():
             _, settings = cellargs.parse(
                 cellargs._Parser(prog="%track_config", add_help=False), line, params=True

@@ -46,7 +46,8 @@ class EditHandler(TrackerHandler):
             change(record)
             store = open_store(path, write=False, judge_running=judge_running)
             run = store.get_run(record.id)
-            return {"run": run_row(run, store.summaries([run.id]).get(run.id, {}))}
+            synced = store.sync_rows([run.id]).get(run.id)
+            return {"run": run_row(run, store.summaries([run.id]).get(run.id, {}), synced=synced)}
 
         self.finish_json(await self.blocking(work))
 

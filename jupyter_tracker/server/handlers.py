@@ -180,11 +180,14 @@ class RunsHandler(TrackerHandler):
             if terms:
                 runs = [run for run in runs if matches_text(run, terms)]
             runs = runs[:limit] if limit else runs
-            reply["ids"] = [run.id for run in runs]
+            reply["ids"] = ids = [run.id for run in runs]
+            synced = store.sync_rows(ids)
             if since is not None:
-                runs = [run for run in runs if changed_since(run, since, now)]
+                runs = [run for run in runs if changed_since(run, since, now, synced.get(run.id))]
             summaries = store.summaries([run.id for run in runs])
-            reply["runs"] = [run_row(run, summaries.get(run.id, {})) for run in runs]
+            reply["runs"] = [
+                run_row(run, summaries.get(run.id, {}), synced=synced.get(run.id)) for run in runs
+            ]
             return reply
 
         self.finish_json(await self.blocking(work))
@@ -201,9 +204,11 @@ def http_status(exc: TrackerError) -> int:
     return 500
 
 
-def changed_since(run, since: float, now: float) -> bool:
-    """Whether a client that saw the runs at `since` needs this run again."""
-    if run.status == RUNNING or activity(run) >= since - SINCE_SLACK_SECONDS:
+def changed_since(run, since: float, now: float, synced: list[dict] | None = None) -> bool:
+    """Whether a client that saw the runs at `since` needs this run again (`synced`: its sync records, whose
+    times say when it was last pushed to or pulled from an MLflow server)."""
+    shared = max((row["synced"] or 0.0 for row in synced or ()), default=0.0)
+    if run.status == RUNNING or max(activity(run), shared) >= since - SINCE_SLACK_SECONDS:
         return True
     # A run turns crashed without any write (its process died or went silent): resend recent ones.
     last_sign = run.heartbeat or run.started or run.created
@@ -219,7 +224,8 @@ class RunHandler(TrackerHandler):
         def work(store: Store) -> dict:
             run = store.find_run(ref)
             summary = store.summaries([run.id]).get(run.id, {})
-            return run_detail(run, summary, store.events(run.id)[-MAX_EVENTS:])
+            synced = store.sync_rows([run.id]).get(run.id)
+            return run_detail(run, summary, store.events(run.id)[-MAX_EVENTS:], synced)
 
         self.finish_json(await self.reading(work))
 

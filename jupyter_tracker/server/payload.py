@@ -8,6 +8,7 @@ from typing import Any
 
 from ..jsonsafe import safe
 from ..models import SYSTEM_PREFIX, RunInfo
+from ..sharing.mapping import run_page
 
 # Keys shown beside a run in listings; the card shows them all.
 LISTED_KEYS = 4
@@ -24,8 +25,19 @@ def activity(run: RunInfo) -> float:
     return max(t for t in (run.created, run.started, run.ended, run.heartbeat) if t is not None)
 
 
-def run_row(run: RunInfo, summary: dict[str, dict], *, all_keys: bool = False) -> dict[str, Any]:
-    """A run as the sidebar lists it: identity, status, times, tags, params and a few metric summaries."""
+def mlflow_url(synced: Sequence[dict] | None) -> str | None:
+    """The MLflow UI page of a run pushed to (or pulled from) a server (the latest), from its sync records."""
+    if not synced:
+        return None
+    row = synced[-1]
+    return run_page(row["target"], row["experiment_id"], row["remote_id"])
+
+
+def run_row(
+    run: RunInfo, summary: dict[str, dict], *, all_keys: bool = False, synced: Sequence[dict] | None = None
+) -> dict[str, Any]:
+    """A run as the sidebar lists it: identity, status, times, tags, params, a few metric summaries and,
+    when it was shared (`synced`: its sync records), its page on the MLflow server."""
     keys = list(summary) if all_keys else listed_keys(summary)
     steps = [s["last_step"] for s in summary.values() if s.get("last_step") is not None]
     row = {
@@ -50,13 +62,16 @@ def run_row(run: RunInfo, summary: dict[str, dict], *, all_keys: bool = False) -
         },
         "metric_count": len(summary),
         "last_step": max(steps) if steps else None,
+        "mlflow_url": mlflow_url(synced),
     }
     return safe(row)
 
 
-def run_detail(run: RunInfo, summary: dict[str, dict], events: Sequence[tuple]) -> dict[str, Any]:
+def run_detail(
+    run: RunInfo, summary: dict[str, dict], events: Sequence[tuple], synced: Sequence[dict] | None = None
+) -> dict[str, Any]:
     """Everything about one run: the listing fields, every metric summary, context and events."""
-    row = run_row(run, summary, all_keys=True)
+    row = run_row(run, summary, all_keys=True, synced=synced)
     row.update(
         safe(
             {

@@ -16,12 +16,13 @@ from .opening import Identity, identity
 from .reads import Reads
 from .records import Records
 from .schema import SCHEMA_VERSION
+from .syncs import Syncs
 from .writes import Writes, dumps
 
 __all__ = ["DATA_ERRORS", "SCHEMA_VERSION", "Store", "dumps", "is_contention", "open_store"]
 
 
-class Store(Writes, Reads, Records):
+class Store(Writes, Reads, Records, Syncs):
     """Reads and writes one database file; safe to share between threads of one process.
 
     `read_only=True` opens an existing jupyter-tracker database for reading only: nothing is created,

@@ -122,6 +122,19 @@ _V4 = [
 # Key/value tags (MLflow's set_tag, OpsML's add_tag): a tag may carry a text value; NULL is a plain tag.
 _V5 = ["ALTER TABLE tags ADD COLUMN value TEXT"]
 
+# Runs shared with an MLflow tracking server: per run and server (`target`, its URL without credentials),
+# the remote run, its experiment, which way it went (push or pull) and the watermark: a JSON record of what
+# the server already has (per metric key the last point sent as [step, time, count], the params and tags
+# sent, the status, the card), so a push or the live mirror sends only what is new.
+_V6 = [
+    """CREATE TABLE sync (
+        run INTEGER NOT NULL, target TEXT NOT NULL, remote_id TEXT NOT NULL, experiment_id TEXT NOT NULL,
+        direction TEXT NOT NULL, watermark TEXT NOT NULL DEFAULT '{}', synced REAL,
+        PRIMARY KEY (run, target)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX sync_remote ON sync (target, remote_id)",
+]
+
 # Append new migrations at the end; never edit a released one.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _V1),
@@ -129,10 +142,13 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m003_runs_newest_index", _V3),
     ("m004_run_idle_and_traceback", _V4),
     ("m005_tag_values", _V5),
+    ("m006_sync", _V6),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # An older file (read as it is, never migrated) has no tags.value: its tags read as plain ones.
 TAG_VALUES_SINCE = [name for name, _ in MIGRATIONS].index("m005_tag_values") + 1
+# ...and no sync table: none of its runs was shared with an MLflow server.
+SYNC_SINCE = [name for name, _ in MIGRATIONS].index("m006_sync") + 1
 
 
 def run_select(version: int) -> str:

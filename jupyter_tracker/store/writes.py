@@ -308,6 +308,6 @@ class Writes:
     def delete_run(self, run_id: int) -> None:
         with self.db.transaction() as conn:
             tables = ("metrics", "metric_keys", "params", "tags", "events", "artifacts", "alerts")
-            for table in (*tables, "run_extras"):
+            for table in (*tables, "run_extras", "sync"):
                 conn.execute(f"DELETE FROM {table} WHERE run = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))

@@ -34,13 +34,17 @@ def start_run(
     interval: float | None = None,
     cell_source: str | None = None,
     execution_count: int | None = None,
+    mlflow: str | None = None,
     _into: Run | None = None,
 ) -> Run:
     """Start (or with `resume=` continue) a run and make it the active one.
 
     `with start_run(name="baseline", params={"lr": 0.01}) as run: run.log(loss=0.3)`; `tags` are names
-    (a list or "a,b") or a {name: value} dict of key/value tags.
+    (a list or "a,b") or a {name: value} dict of key/value tags. `mlflow`: the URL of an MLflow tracking
+    server to mirror the run to while it runs (default: the session's `mlflow` setting, else
+    $TRACKER_MLFLOW_URI, if any).
     """
+    url = config.check_url(mlflow) if mlflow else config.mirror_url()
     store = store_for(db)
     project = project or cast("str | None", config.setting("project")) or context.default_project()
     system = cast(bool, config.setting("system", True)) if system is None else system
@@ -65,17 +69,27 @@ def start_run(
         if store.get_run(run_id).status == RUNNING:
             store.end_run(run_id, FAILED, time_module.time(), f"{type(exc).__name__}: {exc}")
         raise
+    _settle_in(run, resume is not None, url)
+    return run
+
+
+def _settle_in(run: Run, resumed: bool, mlflow: str | None) -> None:
+    """What an open run does first: track the environment, re-arm a resumed run's alerts, store the slow
+    context of a new one (on the writer's thread), and start mirroring it to MLflow when asked."""
     try:
         run.env_tracking.track_environment()  # TRACKER_TRACK_* variables
-        if resume is not None:
+        if resumed:
             run.alerting.rearm()
     except BaseException as exc:  # the run is open by now: never leave it "running"
         run.fail(exc)
         raise
-    if resume is None:
-        cwd = os.getcwd()
+    if not resumed:
+        store, run_id, cwd = run.store, run.id, os.getcwd()
         run._writer.submit(lambda: _store_slow_context(store, run_id, cwd))
-    return run
+    if mlflow:
+        from .. import _mirror_run  # the sharing wing sits above tracking: reached through the facade
+
+        _mirror_run(run, mlflow)
 
 
 def _create(store: Store, project: str, name: str | None, row: dict) -> int:

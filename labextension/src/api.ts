@@ -29,6 +29,8 @@ export interface IRun {
   metrics: Record<string, IMetricSummary>;
   metric_count: number;
   last_step: number | null;
+  /** The run's page on the MLflow server it was pushed to (or pulled from), if any. */
+  mlflow_url: string | null;
 }
 
 /** The answer of `GET /jupyter-tracker/api/runs`. */

@@ -80,3 +80,18 @@ export function formatParam(value: unknown): string {
 export function shortPath(path: string, max = 40): string {
   return path.length <= max ? path : '…' + path.slice(path.length - max + 1);
 }
+
+/** The address itself when it is an http(s) URL (safe as a link's href), else null. */
+export function webUrl(address: string | null | undefined): string | null {
+  if (!address) {
+    return null;
+  }
+  try {
+    const url = new URL(address);
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? address
+      : null;
+  } catch {
+    return null;
+  }
+}

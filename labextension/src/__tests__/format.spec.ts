@@ -4,7 +4,8 @@ import {
   formatParam,
   formatTimestamp,
   formatValue,
-  shortPath
+  shortPath,
+  webUrl
 } from '../format';
 
 describe('formatDuration', () => {
@@ -130,5 +131,23 @@ describe('shortPath', () => {
     expect(short.startsWith('…')).toBe(true);
     expect(short.endsWith('/tracker.db')).toBe(true);
     expect(shortPath('abcdef', 4)).toBe('…def');
+  });
+});
+
+describe('webUrl', () => {
+  it('keeps http and https addresses, the only ones made into links', () => {
+    const page = 'http://127.0.0.1:5000/#/experiments/1/runs/abc';
+    expect(webUrl(page)).toBe(page);
+    expect(webUrl('https://mlflow.example/#/x')).toBe(
+      'https://mlflow.example/#/x'
+    );
+  });
+
+  it('refuses scripts, other schemes and nothing', () => {
+    expect(webUrl('javascript:alert(1)')).toBeNull();
+    expect(webUrl('file:///etc/passwd')).toBeNull();
+    expect(webUrl('not a url')).toBeNull();
+    expect(webUrl(null)).toBeNull();
+    expect(webUrl(undefined)).toBeNull();
   });
 });

@@ -20,6 +20,7 @@ export function makeRun(id: number, fields: Partial<IRun> = {}): IRun {
     metrics: {},
     metric_count: 0,
     last_step: null,
+    mlflow_url: null,
     ...fields
   };
 }

@@ -6,7 +6,8 @@ import {
   formatAgo,
   formatDuration,
   formatParam,
-  formatTimestamp
+  formatTimestamp,
+  webUrl
 } from '../format';
 import { RunMetrics } from './RunMetrics';
 import { StatusBadge } from './StatusBadge';
@@ -50,6 +51,7 @@ export function RunRow({
   onRename
 }: IRunRowProps): JSX.Element {
   const hasStep = run.last_step !== null && run.last_step !== undefined;
+  const mlflow = webUrl(run.mlflow_url);
   return (
     <li
       className={`jp-TrackerRun ${selected ? 'jp-mod-selected' : ''}`}
@@ -109,6 +111,22 @@ export function RunRow({
               >
                 step {run.last_step}
               </span>
+            </>
+          )}
+          {mlflow && (
+            <>
+              <span className="jp-TrackerRun-sep">·</span>
+              <a
+                className="jp-TrackerRun-mlflow"
+                href={mlflow}
+                target="_blank"
+                rel="noopener noreferrer"
+                title={`Open this run on the MLflow server: ${mlflow}`}
+                onClick={event => event.stopPropagation()}
+                onKeyDown={event => event.stopPropagation()}
+              >
+                MLflow ↗
+              </a>
             </>
           )}
         </div>
