@@ -521,3 +521,21 @@ def test_a_pid_reused_by_another_process_does_not_keep_a_crashed_run_running(tmp
     assert store.get_run(older).status == "running"
     with jt.start_run("live", db=store, system=False) as live:
         assert live.info.status == "running" and live.info.environment["process"]["pid"] == os.getpid()
+
+
+def test_a_run_deleted_while_it_runs_never_writes_into_the_run_given_its_id_next(tmp_path):
+    db = tmp_path / "t.db"
+    victim = jt.start_run(name="victim", project="p", db=db, system=False)
+    victim.log(loss=1.0)
+    assert victim.flush()
+    other = Store(db)
+    other.delete_run(victim.id)  # `jupyter-tracker rm --force` from another process
+    victim.log(loss=2.0)  # still logging: these rows must not land under a reused id
+    with pytest.warns(StorageWarning, match="deleted"):
+        victim.finish()
+    with jt.start_run(name="fresh", project="p", db=db, system=False) as fresh:
+        fresh.log(acc=0.5)
+    assert fresh.id == victim.id  # SQLite gives the id again...
+    points = jt.load_run("fresh", project="p", db=db).metrics()
+    assert points["key"].tolist() == ["acc"]  # ...but nothing of the deleted run comes with it
+    other.close()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias, cast
 
-from ..errors import InvalidArgument, RunNotFound
+from ..errors import InvalidArgument, RunNotFound, StoreError
 from ..models import ARTIFACT_COLUMNS
 from .connection import Connection, placeholders
 from .schema import RUN_FIELDS
@@ -243,13 +243,16 @@ class Writes:
         """One transaction: new metric keys (run, id, name), points (run, key, step, time, value), events;
         waiting at most `timeout` seconds for the write lock."""
         with self.db.transaction(timeout) as conn:
+            if not conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (heartbeat, run_id)).rowcount:
+                # Deleted while running (`rm --force`): its rows must not land, and a later run that is
+                # given the same id must not inherit them. The writer keeps them for the recovery file.
+                raise StoreError(f"run {run_id} was deleted from {self.path} while it was running")
             if keys:
                 conn.executemany(INSERT_KEY, keys)
             if points:
                 conn.executemany(INSERT_POINT, points)
             if events:
                 conn.executemany(INSERT_EVENT, events)
-            conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (heartbeat, run_id))
 
     def end_run(
         self,
