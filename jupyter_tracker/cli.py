@@ -5,6 +5,7 @@ This module holds the parser and main(); the bodies of the longer commands are i
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from .commands.listing import cmd_ls
 from .commands.sharing import add_sharing
 from .commands.showing import EVENTS_SHOWN, cmd_show
 from .errors import TrackerError
+from .models import RUNNING
 from .notebook.cellargs import add_run_filters
 from .tracking.artifacts import delete_run
 from .tracking.stores import store_for
@@ -35,11 +37,22 @@ def cmd_rm(args) -> int:
     store = store_for(args.db, write=True)
     infos = [store.find_run(ref, args.project) for ref in args.runs]
     names = ", ".join(f"{i.project}/{i.name} (id {i.id})" for i in infos)
+    running = [i for i in infos if i.status == RUNNING]
+    if running and not args.force:
+        live = ", ".join(f"{i.project}/{i.name} (pid {i.pid} on {i.host})" for i in running)
+        raise CliError(
+            f"{live} {'is' if len(running) == 1 else 'are'} still running: stop it first, or pass --force to "
+            "delete it anyway (what it logs afterwards goes to a recovery file, never into another run)"
+        )
     if not args.yes:
         if not sys.stdin.isatty():
             print(f"refusing to delete {names} without --yes", file=sys.stderr)
             return 2
-        if input(f"Delete {names}? [y/N] ").strip().lower() not in ("y", "yes"):
+        try:
+            answer = input(f"Delete {names}? [y/N] ")
+        except EOFError:  # Ctrl-D: no
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
     for info in infos:
@@ -96,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rm.add_argument("runs", nargs="+", metavar="RUN", help="run id, name or uuid")
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    rm.add_argument("--force", action="store_true", help="delete a run even while it is still running")
     command(
         "recover",
         "load back what a run could not store",
@@ -124,7 +138,9 @@ def _add_reading(command: Callable[..., argparse.ArgumentParser]) -> None:
             "List runs, newest first, with the last value of their metrics. --json and --csv write every "
             "column (all params and metrics, times in ISO-8601 UTC, durations in seconds) as UTF-8.",
             cmd_ls,
-        )
+        ),
+        limit=-1,  # told apart from a given number: the table shows 50, --json and --csv every run
+        limit_help="at most this many runs (default: 50 in the table, all with --json/--csv; 0: all)",
     )
     ls.add_argument("--metrics", type=int, default=3, help="how many metric columns to show (default 3)")
     machine = ls.add_mutually_exclusive_group()
@@ -225,8 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = config.db_path(args.db)
         # A recovery file names its own database; a pull may start a store.
         if not path.exists() and args.command not in ("recover", "pull"):
-            raise CliError(f"no database at {path} (pass --db PATH or set TRACKER_DB)")
+            hint = "" if args.db else " (pass --db PATH or set TRACKER_DB)"
+            raise CliError(f"no database at {path}{hint}")
         return args.handler(args)
+    except BrokenPipeError:  # `jupyter-tracker ls | head`: the reader has gone, and needs nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is quiet too
+        return 1
     except TrackerError as exc:
         print(f"jupyter-tracker: {_cli_words(str(exc))}", file=sys.stderr)
         return exc.status if isinstance(exc, CliError) else 1

@@ -47,6 +47,7 @@ def test_flag_with_equals_and_negative_number_param():
     [
         ("--bogus 1", r"unknown option --bogus \(the options are --as, --db"),
         ("--tag cnn", r"unknown option --tag; did you mean --tags\?"),
+        ("--tags --project x", r"--tags needs a value before --project"),
         ("--no_panel", r"unknown option --no_panel; did you mean --no-panel\?"),
         ("--descripton x", r"did you mean --description\?"),
         ("lr=0.1 lr=0.2", "lr= is given twice"),
@@ -96,7 +97,8 @@ def test_a_near_miss_of_name_or_an_option_is_kept_as_a_param_with_a_hint(line, m
 
 
 def test_ordinary_params_get_no_hint():
-    _, params, _ = parse_track_run("lr=0.1 same=1 game=2 size=3 epochs=4 mode=x db_size=5 page=6")
+    line = "lr=0.1 same=1 game=2 size=3 epochs=4 mode=x db_size=5 page=6 fold=3 int=5 res=2 proj=1"
+    _, params, _ = parse_track_run(line)
     assert typo_hints(params) == []
 
 

@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -9,6 +10,7 @@ from fakes import not_databases
 from waiting import stored_points, wait_until
 
 import jupyter_tracker as jt
+from jupyter_tracker.errors import StorageWarning
 
 
 def cli(*args, db=None, input=None, cwd=None, env=None):
@@ -74,10 +76,10 @@ def test_reading_commands_create_no_database(tmp_path):
     for command in (["ls"], ["show", "a"], ["export", "a"], ["rm", "a", "--yes"]):
         result = cli(*command, db=missing)
         assert result.returncode == 1, command
-        assert result.stderr.strip() == (
-            f"jupyter-tracker: no database at {missing} (pass --db PATH or set TRACKER_DB)"
-        )
+        assert result.stderr.strip() == f"jupyter-tracker: no database at {missing}"  # --db given: no hint
     assert not (tmp_path / "x").exists()
+    unset = cli("ls", cwd=tmp_path)  # the project's store, found from the current folder
+    assert "(pass --db PATH or set TRACKER_DB)" in unset.stderr
     bare = cli("ls", cwd=tmp_path)  # no --db, no TRACKER_DB: ./.tracker/tracker.db is not made up
     assert bare.returncode == 1 and "no database at" in bare.stderr
     assert list(tmp_path.iterdir()) == []
@@ -359,3 +361,57 @@ def test_a_resumed_run_shows_its_active_time_and_its_span(tmp_path):
     assert re.search(r"duration active \d+\.\d s \(span 2m 0\ds\)", shown.stdout), shown.stdout
     listed = cli("ls", db=db).stdout.splitlines()
     assert "2m" not in listed[1] and re.search(r"\d+\.\d s", listed[1])  # the active time, not the span
+
+
+def test_rm_refuses_a_run_still_running_unless_forced(tmp_path):
+    db = tmp_path / "t.db"
+    run = jt.start_run(name="live", project="p", db=db, system=False)
+    try:
+        run.log(loss=1.0)
+        assert run.flush()
+        refused = cli("rm", "live", "--yes", db=db)
+        assert (
+            refused.returncode == 1 and "is still running" in refused.stderr and "--force" in refused.stderr
+        )
+        assert jt.load_run("live", db=db).id == run.id  # nothing deleted
+        forced = cli("rm", "live", "--yes", "--force", db=db)
+        assert forced.returncode == 0 and "deleted p/live" in forced.stdout
+    finally:
+        with pytest.warns(StorageWarning):  # what it logged after the delete is set aside, with a word
+            run.log(loss=2.0)
+            run.finish()
+
+
+def test_ls_says_when_it_shows_only_the_newest_and_json_lists_them_all(tmp_path):
+    db = tmp_path / "t.db"
+    for i in range(53):
+        with jt.start_run(name=f"r{i}", project="p", db=db, system=False) as run:
+            run.log(x=i)
+    table = cli("ls", db=db)
+    assert table.returncode == 0 and len(table.stdout.splitlines()) == 52  # header, 50 runs, the note
+    assert "the newest 50 runs; --limit N for more, --limit 0 for all" in table.stdout
+    assert len(cli("ls", "--limit", "0", db=db).stdout.splitlines()) == 54
+    assert len(json.loads(cli("ls", "--json", db=db).stdout)) == 53
+    assert len(json.loads(cli("ls", "--json", "--limit", "3", db=db).stdout)) == 3
+    negative = cli("ls", "--limit", "-2", db=db)
+    assert negative.returncode == 2 and "-2 is negative" in negative.stderr
+    with pytest.raises(jt.InvalidArgument, match="limit must be"):
+        jt.runs(limit=0, db=db)
+
+
+def test_a_closed_pipe_and_a_mistyped_recovery_database_end_quietly(tmp_path):
+    db = tmp_path / "t.db"
+    _two_runs(db)
+    shell = f"{sys.executable} -m jupyter_tracker.cli --db {db} ls | head -1"
+    piped = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=60)
+    assert piped.stdout.startswith("id") and "Traceback" not in piped.stderr and piped.stderr == ""
+    saved = tmp_path / "r.jsonl"
+    saved.write_text(
+        json.dumps({"format": "jupyter-tracker-recovery", "version": 1, "db": str(db), "run": {}}) + "\n"
+    )
+    typo = tmp_path / "typo.db"
+    result = cli("recover", str(saved), db=typo)
+    assert result.returncode == 1 and f"no database at {typo}" in result.stderr and not typo.exists()
+    saved.write_text("garbage\n")
+    result = cli("recover", str(saved), db=db)
+    assert result.returncode == 1 and "is not a line of a recovery file" in result.stderr

@@ -22,20 +22,29 @@ COLUMNS = (
 )  # fmt: skip
 
 
+TABLE_LIMIT = 50
+
+
 def cmd_ls(args) -> int:
+    filters = run_filters(args)
     if args.json or args.csv:
         store = store_for(args.db, write=False)
-        rows = run_rows(store, store.list_runs(**run_filters(args)))
+        filters["limit"] = None if filters["limit"] == -1 else filters["limit"]
+        rows = run_rows(store, store.list_runs(**filters))
         if args.json:
             write_json(rows)
         else:
             write_csv(*csv_table(rows))
         return 0
-    frame = runs(**run_filters(args), db=args.db)
+    limit = TABLE_LIMIT if filters["limit"] == -1 else filters["limit"]
+    frame = runs(**{**filters, "limit": None if limit is None else limit + 1}, db=args.db)  # one more: more?
     if frame.empty:
         print(f"no runs in {store_for(args.db, write=False).path}")
         return 0
-    print("\n".join(runs_table(frame, args.metrics)))
+    more = limit is not None and len(frame) > limit
+    print("\n".join(runs_table(frame.head(limit) if more else frame, args.metrics)))
+    if more:
+        print(f"(the newest {limit} runs; --limit N for more, --limit 0 for all)")
     return 0
 
 

@@ -107,6 +107,8 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
             else:
                 flags.append(token)
                 if flag in takes_value and i + 1 < len(tokens):
+                    if tokens[i + 1].startswith("--"):  # `--tags --project x`: never take an option as a value
+                        raise InvalidArgument(f"{parser.prog}: {flag} needs a value before {tokens[i + 1]}")
                     i += 1
                     flags.append(unquote(tokens[i]))
         elif params and "=" in token:
@@ -152,9 +154,11 @@ def _check_key(key: str, token: str, reserved) -> None:
 FILTERS = ("project", "status", "tags", "folder", "limit")
 
 
-def add_run_filters(parser: argparse.ArgumentParser, *, limit: int | None = 50) -> argparse.ArgumentParser:
+def add_run_filters(
+    parser: argparse.ArgumentParser, *, limit: int | None = 50, limit_help: str | None = None
+) -> argparse.ArgumentParser:
     """The options that select runs, shared by %track_runs, %track_compare and `jupyter-tracker ls`
-    (no --limit when `limit` is None)."""
+    (no --limit when `limit` is None; 0 given for it means every run)."""
     parser.add_argument("--project", "-p", help="only runs of this project")
     parser.add_argument(
         "--status",
@@ -167,14 +171,31 @@ def add_run_filters(parser: argparse.ArgumentParser, *, limit: int | None = 50) 
     parser.add_argument("--folder", help="only runs in this folder and its sub-folders")
     if limit is not None:
         parser.add_argument(
-            "--limit", "-n", type=int, default=limit, help=f"at most this many runs (default {limit})"
+            "--limit",
+            "-n",
+            type=_count,
+            default=limit,
+            help=limit_help or f"at most this many runs (default {limit}; 0: all)",
         )
     return parser
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give a number of runs, or 0 for all")
+    return value
+
+
 def run_filters(options: argparse.Namespace) -> dict:
-    """The run-selecting options as keyword arguments for runs() / compare()."""
-    return {name: getattr(options, name) for name in FILTERS if hasattr(options, name)}
+    """The run-selecting options as keyword arguments for runs() / compare() (--limit 0: no limit)."""
+    found = {name: getattr(options, name) for name in FILTERS if hasattr(options, name)}
+    if found.get("limit") == 0:
+        found["limit"] = None
+    return found
 
 
 def track_run_parser() -> argparse.ArgumentParser:
@@ -218,11 +239,15 @@ def typo_hints(params: dict, parser: argparse.ArgumentParser | None = None) -> l
     return hints
 
 
+# Short forms people write for an option; other prefixes are real params too often (fold, int, proj_dim).
+_SHORT_FORMS = {"desc": "description", "descr": "description"}
+
+
 def _near(key: str, candidate: str) -> bool:
-    """A typo of `candidate`: letters swapped, a prefix of 3 letters or more, or a close spelling."""
-    if sorted(key) == sorted(candidate) or (len(key) >= 3 and candidate.startswith(key)):
+    """A typo of `candidate`: letters swapped, a known short form, or a close spelling (fold is no folder)."""
+    if sorted(key) == sorted(candidate) or _SHORT_FORMS.get(key) == candidate:
         return True
-    return difflib.SequenceMatcher(None, key, candidate).ratio() >= 0.8
+    return difflib.SequenceMatcher(None, key, candidate).ratio() > 0.8
 
 
 def parse_track_run(line: str):

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgument
+from .. import config
+from ..errors import InvalidArgument, StoreError
 from ..jsonsafe import number, unnumber
 from ..store import is_contention
 
@@ -90,14 +91,24 @@ def read(path: str | Path) -> dict[str, Any]:
         try:
             item = json.loads(line)
         except ValueError:
-            if number_ == len(lines):  # cut short while written: keep what came before
+            if number_ == len(lines) > 1:  # cut short while written: keep what came before
                 break
             raise InvalidArgument(f"{path}:{number_} is not a line of a recovery file") from None
         if number_ == 1:
             if not isinstance(item, dict) or item.get("format") != FORMAT:
                 raise InvalidArgument(f"{path} is not a jupyter-tracker recovery file")
             found["header"] = item
-        elif "point" in item:
+        else:
+            _take(found, item, f"{path}:{number_}")
+    if found["header"] is None:
+        raise InvalidArgument(f"{path} is empty")
+    return found
+
+
+def _take(found: dict, item: Any, where: str) -> None:
+    """Add one line after the header (a point, an event or the status) to `found`."""
+    try:
+        if "point" in item:
             key, step, when, value = item["point"]
             found["points"].append((key, step, unnumber(when), unnumber(value)))
         elif "event" in item:
@@ -105,9 +116,8 @@ def read(path: str | Path) -> dict[str, Any]:
             found["events"].append((unnumber(when), level, message, extra))
         elif "status" in item:
             found["status"] = item
-    if found["header"] is None:
-        raise InvalidArgument(f"{path} is empty")
-    return found
+    except (TypeError, ValueError):  # a line of another shape: say where, not a Python error
+        raise InvalidArgument(f"{where} is not a line of a recovery file") from None
 
 
 def recover(path: str | Path, db: Any = None) -> dict[str, Any]:
@@ -121,7 +131,10 @@ def recover(path: str | Path, db: Any = None) -> dict[str, Any]:
 
     found = read(path)
     header = found["header"]
-    store = store_for(db if db is not None else header["db"])
+    target = config.db_path(db if db is not None else header["db"])
+    if not target.exists():  # a mistyped --db, or the database was deleted: never start an empty one
+        raise StoreError(f"no database at {target}: pass the database the run was logged to with --db")
+    store = store_for(target)
     run = header["run"]
     try:
         info = store.find_run(run["uuid"])
