@@ -452,3 +452,53 @@ def test_project_defaults_to_the_notebook_name(db, monkeypatch):
         pass
     assert run.project == "mnist-cnn"
     assert jt.load_run("nb").info.notebook == "experiments/mnist-cnn.ipynb"
+
+
+def test_what_log_cannot_take_is_refused_naming_what_to_write(tmp_path):
+    with jt.start_run(db=tmp_path / "t.db", system=False) as run:
+        for bad in (0.5, "loss", [{"a": 1}]):
+            with pytest.raises(InvalidArgument, match=r"log\(\) takes metrics as a dict or as keywords"):
+                run.log(bad)
+        with pytest.raises(InvalidArgument, match=r"run.log_metric\('loss', value\)"):
+            run.log("loss", 0.5)
+    with pytest.raises(RunClosed, match="resume it to log events"):
+        run.log_event("after the end")  # refused like log(), not set aside without a word
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("42", "all digits"), ("a\nb", "control character"), ("x" * 251, "at most 250"), (" ", "non-empty")],
+)
+def test_run_names_that_could_not_be_looked_up_again_are_refused_at_start(tmp_path, name, why):
+    with pytest.raises(InvalidArgument, match=why):
+        jt.start_run(name=name, db=tmp_path / "t.db", system=False)
+    assert not (tmp_path / "t.db").exists()  # refused before any file is touched
+
+
+def test_surrounding_spaces_are_dropped_from_a_name_so_it_is_found_again(tmp_path):
+    with jt.start_run(name="  padded  ", db=tmp_path / "t.db", system=False) as run:
+        run.log(x=1)
+    assert jt.load_run("padded", db=tmp_path / "t.db").name == "padded"
+
+
+def test_an_unstarted_simvue_run_says_to_call_init(tmp_path):
+    run = jt.Run()
+    with pytest.raises(RunClosed, match=r"call run.init\(name=...\) first"):
+        run.add_tags("x")
+    assert not hasattr(run, "files")  # still an AttributeError for hasattr()
+    run.init(name="later", db=tmp_path / "t.db", system=False)
+    run.add_tags("x")
+    run.close()
+    assert jt.load_run("later", db=tmp_path / "t.db").tags == ["x"]
+
+
+def test_a_name_shared_by_several_projects_is_refused_naming_them(tmp_path):
+    db = tmp_path / "t.db"
+    for project in ("mnist", "cifar"):
+        with jt.start_run(name="baseline", project=project, db=db, system=False) as run:
+            run.log(x=1)
+    with pytest.raises(
+        InvalidArgument, match=r"run name 'baseline' is in several projects: 'cifar' \(id 2\), 'mnist'"
+    ):
+        jt.load_run("baseline", db=db)
+    assert jt.load_run("baseline", project="mnist", db=db).id == 1

@@ -15,9 +15,7 @@ from ..models import SYSTEM_PREFIX, RunInfo
 from ..store import Store
 from ..tracking.artifacts import artifact_frame, load_stored, restore_stored
 from ..tracking.stores import DbArg, store_for
-from ..tracking.validation import normalize_tags, show, tag_values, utf8
-
-MAX_NAME_LENGTH = 250
+from ..tracking.validation import check_name, normalize_tags, show, tag_values, utf8
 
 
 class RunRecord:
@@ -184,21 +182,6 @@ def _tags(tags: tuple, verb: str) -> list[str]:
     if not found:
         raise InvalidArgument(f"tags: {verb} needs at least one tag (commas separate tags)")
     return found
-
-
-def check_name(name: object) -> str:
-    """A run name as it can be looked up again: text, not blank, not all digits (those read as an id), no
-    control characters, at most MAX_NAME_LENGTH characters; surrounding spaces are dropped."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidArgument(f"name must be non-empty text, got {show(name)}")
-    name = utf8(name, "name").strip()
-    if name.isdigit():
-        raise InvalidArgument(f"name {name!r} is all digits, which reads as a run id: add a letter")
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
-        raise InvalidArgument(f"name {name!r} contains a control character")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidArgument(f"name {name[:40]!r}... is {len(name)} characters; at most {MAX_NAME_LENGTH}")
-    return name
 
 
 def notes_of(events: Iterable[tuple]) -> list[tuple[float, str]]:

@@ -13,9 +13,10 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..reading.query import MAX_NAME_LENGTH, load_run
+from ..reading.query import load_run
 from ..store import open_store
 from ..tracking.stores import judge_running
+from ..tracking.validation import MAX_NAME_LENGTH
 from .handlers import TrackerHandler
 from .payload import run_row
 

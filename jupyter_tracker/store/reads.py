@@ -103,7 +103,8 @@ class Reads:
         return found[0]
 
     def find_run(self, ref: int | str | RunInfo, project: str | None = None) -> RunInfo:
-        """A run by id, uuid or name (the newest of that name, within `project` when given)."""
+        """A run by id, uuid or name (within `project` when given). A name that runs of several projects
+        share is refused, naming them: picking one would act on a run the caller may not mean."""
         if isinstance(ref, RunInfo):
             return ref
         text = str(ref).strip()
@@ -120,6 +121,12 @@ class Reads:
                 f"no run named {text!r}{scope} in {self.path}. "
                 "List runs with %track_runs or `jupyter-tracker ls`."
             )
+        if len({info.project for info in found}) > 1 and not any(info.uuid == text for info in found):
+            where_ = ", ".join(f"{info.project!r} (id {info.id})" for info in found[:5])
+            raise InvalidArgument(
+                f"run name {text!r} is in several projects: {where_}; name the project (project=..., "
+                "--project) or use the id"
+            )
         return found[0]
 
     def list_runs(
@@ -133,6 +140,10 @@ class Reads:
         limit: int | None = None,
     ) -> list[RunInfo]:
         """Runs matching every filter given, newest first. `folder` includes its sub-folders."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise InvalidArgument(
+                f"limit must be a whole number of runs, at least 1, or None for all; got {limit!r}"
+            )
         clauses: list[str] = []
         args: list[object] = []
         if project is not None:

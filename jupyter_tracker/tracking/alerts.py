@@ -215,7 +215,7 @@ class RunAlerts:
     """The alerts of an open run: what `run.add_alert()` declares and the writer thread checks.
 
     Contract: `run` is the Run it serves; this reads its `store`, `id` and `name`, records through its
-    `log_event()`, and listens to each written batch through its `subscribe()`."""
+    `_log_event()`, and listens to each written batch through its `subscribe()`."""
 
     def __init__(self, run):
         self._run = run
@@ -283,7 +283,7 @@ class RunAlerts:
                     stored.get("pattern"),
                 )
             except (InvalidArgument, AttributeError) as exc:
-                self._run.log_event(
+                self._run._log_event(
                     f"alert {row['name']!r} not re-armed: {exc}", "warning", alert_notify=row["name"]
                 )
                 continue
@@ -342,7 +342,7 @@ class RunAlerts:
         message = rule.describe(state, value, n)
         self._run.store.set_alert_state(self._run.id, rule.name, state, when)
         level = "critical" if state == CRITICAL else "info"
-        self._run.log_event(message, level, timestamp=when, alert=rule.name, state=state, value=value)
+        self._run._log_event(message, level, timestamp=when, alert=rule.name, state=state, value=value)
         if rule.notify is not None:
             change = AlertChange(self._run.name, rule.name, state, value, message, when)
             threading.Thread(
@@ -354,7 +354,7 @@ class RunAlerts:
             notify(change)
         except Exception as exc:
             try:
-                self._run.log_event(
+                self._run._log_event(
                     f"alert {change.alert!r}: notify callback failed: {type(exc).__name__}: {exc}",
                     "warning",
                     alert_notify=change.alert,

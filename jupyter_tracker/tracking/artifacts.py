@@ -198,7 +198,7 @@ class RunArtifacts:
     """Saving files and objects for an open run: what `run.save()`, `run.log_artifact()` and their aliases do.
 
     Contract: `run` is the Run it serves; this reads its `store`, `id`, `uuid`, `name` and `status`, and
-    log_dataset() records through its `log_params()` and `log_event()`."""
+    log_dataset() records through its `log_params()` and `_log_event()`."""
 
     def __init__(self, run):
         self._run = run

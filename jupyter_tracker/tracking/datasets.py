@@ -24,7 +24,7 @@ def log_dataset(run, data, name: str, role: str = "train") -> dict:
     info = {"name": str(name), "role": str(role), **fingerprint}
     rows, columns = fingerprint["shape"]
     run.log_params({f"dataset.{name}": {"role": role, "shape": [rows, columns], "hash": info["hash"]}})
-    run.log_event(
+    run._log_event(
         f"dataset {name!r} ({role}): {rows} rows x {columns} columns, sha256 {info['hash'][:12]}",
         dataset=info,
     )

@@ -213,7 +213,7 @@ class EnvTracking:
     """track_this(), run.shell() and TRACKER_TRACK_* variables for an open run.
 
     Contract: `run` is the Run it serves; this reads its `store`, `id`, `name`, `status` and `next_step`,
-    records through its `log()`, `parameters.log()` and `log_event()`, writes logs through its artifacts'
+    records through its `log()`, `parameters.log()` and `_log_event()`, writes logs through its artifacts'
     `writer()`, and ends it with `fail()` when a command fails."""
 
     def __init__(self, run):
@@ -247,7 +247,7 @@ class EnvTracking:
         try:
             self._track_values(_group(found, None))
         except TrackerError as exc:
-            self._run.log_event(f"TRACKER_TRACK_* variables not tracked: {exc}", "warning")
+            self._run._log_event(f"TRACKER_TRACK_* variables not tracked: {exc}", "warning")
 
     def shell(
         self,
@@ -303,7 +303,7 @@ class EnvTracking:
         return result
 
     def _record(self, result: ShellResult, how: str, failed: bool) -> None:
-        self._run.log_event(
+        self._run._log_event(
             f"shell: {result.command} {how} after {result.duration:.2f} s; output in {result.log!r}",
             "error" if failed else "info",
             command=result.command,

@@ -21,7 +21,7 @@ class RunParams:
     """Writes a run's params and records their history.
 
     Contract: `run` is the Run it serves; this reads its `store`, `id` and `info` (the params stored when
-    the run started or was resumed) and records events through its `log_event()`."""
+    the run started or was resumed) and records events through its `_log_event()`."""
 
     def __init__(self, run):
         self._run = run
@@ -42,11 +42,11 @@ class RunParams:
             self._current.update(clean)
         for key, value, previous in history:
             if step is not None:
-                self._run.log_event(
+                self._run._log_event(
                     f"{key} = {show(value)} at step {step}", param=key, value=value, step=step
                 )
             elif previous is not _MISSING and previous != value:
-                self._run.log_event(
+                self._run._log_event(
                     f"param {key!r} changed: {show(previous)} -> {show(value)}",
                     param=key,
                     value=value,

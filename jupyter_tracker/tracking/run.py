@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from .. import config
 from ..errors import InvalidArgument, RunClosed
-from ..models import CRASHED, FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
+from ..models import FAILED, FINISHED, INTERRUPTED, RUNNING, RunInfo
 from ..store import Store
 from . import active, validation
 from .alerts import RunAlerts
@@ -34,7 +34,7 @@ from .params import RunParams
 from .readback import ReadBack
 from .recovery import RecoveryFile
 from .sampling import start_sampling
-from .simvue import CREATED, STATUS_ALIASES, SimvueStyle
+from .simvue import CREATED, SimvueStyle
 from .validation import MAX_STEP, as_float
 from .writer import BatchWriter
 
@@ -150,8 +150,11 @@ class Run(ReadBack, SimvueStyle):
         the current step). `time` is seconds since the run started, `timestamp` a datetime, epoch seconds
         or ISO-8601 string; default: now.
         """
-        if metrics:
-            values = {**metrics, **values} if values else dict(metrics)
+        if metrics is not None:
+            if type(metrics) is not dict and not isinstance(metrics, Mapping):
+                raise InvalidArgument(validation.not_metrics(metrics))
+            if metrics:
+                values = {**metrics, **values} if values else dict(metrics)
         if self._status != RUNNING:
             raise RunClosed(validation.ended_message(self.name, self._status))
         if step is None:
@@ -247,6 +250,14 @@ class Run(ReadBack, SimvueStyle):
 
     def log_event(self, message: str, level: str = "info", *, timestamp: Any = None, **extra: object) -> None:
         """Record a timestamped message (levels: debug, info, warning, error, critical)."""
+        self._check_open("log events")
+        self._log_event(message, level, timestamp=timestamp, **extra)
+
+    def _log_event(
+        self, message: str, level: str = "info", *, timestamp: Any = None, **extra: object
+    ) -> None:
+        """log_event() without the check that the run is open: the run's own helpers (alerts, the sampler,
+        the writer) may speak up while it ends, and what arrives after the end goes to the recovery file."""
         if level not in LEVELS:
             raise InvalidArgument(f"unknown event level {level!r}: choose from {', '.join(LEVELS)}")
         text, fields = validation.event_parts(message, {**self.extras.fields, **extra})
@@ -307,7 +318,7 @@ class Run(ReadBack, SimvueStyle):
 
     def _writer_failed(self, exc: BaseException) -> None:  # silent: output would land in another cell
         logger.warning("run %r: %s: %s", self.name, type(exc).__name__, exc)
-        self.log_event(f"writing this run: {type(exc).__name__}: {exc}", "warning", writer=True)
+        self._log_event(f"writing this run: {type(exc).__name__}: {exc}", "warning", writer=True)
 
     # -- hardware ------------------------------------------------------------------------------------
     def _start_sampler(self, interval: float | None) -> None:
@@ -320,7 +331,7 @@ class Run(ReadBack, SimvueStyle):
 
         snapshot = machine_snapshot()
         self._store.merge_json(self.id, "environment", {"machine": snapshot})
-        self.log_event("system snapshot (log_system)", system=snapshot)
+        self._log_event("system snapshot (log_system)", system=snapshot)
         return snapshot
 
     def _record_sample(self, when: float, values: list[tuple[str, float]]) -> None:
@@ -358,19 +369,6 @@ class Run(ReadBack, SimvueStyle):
             raise interrupt
 
     close = finish
-
-    def set_status(self, status: str, error: str | None = None) -> None:
-        """'finished', 'failed' or 'interrupted' end the run ('completed', 'terminated' and 'lost', Simvue's
-        words, read as finished, interrupted and crashed); 'running' is what it already is."""
-        if status == RUNNING and self.status == RUNNING:
-            return
-        status = STATUS_ALIASES.get(status, status)
-        if status not in (FINISHED, FAILED, INTERRUPTED, CRASHED):
-            raise InvalidArgument(
-                f"status must be one of {FINISHED}, {FAILED}, {INTERRUPTED} (or Simvue's "
-                f"{', '.join(STATUS_ALIASES)}); got {status!r}"
-            )
-        self.finish(status, error)
 
     def _check_open(self, doing: str) -> None:
         if self._status != RUNNING:

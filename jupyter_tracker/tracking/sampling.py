@@ -11,7 +11,7 @@ def start_sampling(run: Any, interval: float | None) -> Any:
     """Start a HardwareSampler for `run` (interval: the argument, else configure()'s, else the default).
 
     Contract: `run` takes the samples through `_record_sample(time, values)` and a switched-off probe is
-    recorded through its `log_event()`; the machine snapshot lands in its environment from its writer."""
+    recorded through its `_log_event()`; the machine snapshot lands in its environment from its writer."""
     from ..hardware.machine import process_machine_snapshot
     from ..hardware.sampler import HardwareSampler
 
@@ -19,7 +19,7 @@ def start_sampling(run: Any, interval: float | None) -> Any:
     kwargs: dict[str, Any] = {} if interval is None else {"interval": float(interval)}
 
     def probe_failed(probe: str, exc: BaseException) -> None:
-        run.log_event(
+        run._log_event(
             f"hardware probe {probe!r} switched off: {type(exc).__name__}: {exc}", "warning", probe=probe
         )
 

@@ -16,7 +16,7 @@ from ..store import Store
 from . import active, context, names
 from .run import Run
 from .stores import DbArg, store_for
-from .validation import clean_params, normalize_folder, tag_values
+from .validation import check_name, clean_params, normalize_folder, tag_values
 
 
 def start_run(
@@ -45,6 +45,7 @@ def start_run(
     $TRACKER_MLFLOW_URI, if any).
     """
     url = config.check_url(mlflow) if mlflow else config.mirror_url()
+    name = None if name is None else check_name(name)  # before any file is touched: refused at the door
     store = store_for(db)
     project = project or cast("str | None", config.setting("project")) or context.default_project()
     system = cast(bool, config.setting("system", True)) if system is None else system

@@ -278,3 +278,27 @@ def normalize_folder(folder: str | None) -> str:
     if any(p in (".", "..") for p in parts):
         raise InvalidArgument(f"folder {folder!r} may not contain '.' or '..'")
     return "/" + "/".join(parts)
+
+
+MAX_NAME_LENGTH = 250
+
+
+def check_name(name: object) -> str:
+    """A run name as it can be looked up again: text, not blank, not all digits (those read as an id), no
+    control characters, at most MAX_NAME_LENGTH characters; surrounding spaces are dropped."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"name must be non-empty text, got {show(name)}")
+    name = utf8(name, "name").strip()
+    if name.isdigit():
+        raise InvalidArgument(f"name {name!r} is all digits, which reads as a run id: add a letter")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise InvalidArgument(f"name {name!r} contains a control character")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"name {name[:40]!r}... is {len(name)} characters; at most {MAX_NAME_LENGTH}")
+    return name
+
+
+def not_metrics(given: object) -> str:
+    """Why log() cannot take `given` as its metrics (not a mapping), and what to write instead."""
+    hint = f" (one metric: run.log_metric({given!r}, value))" if isinstance(given, str) else ""
+    return f"log() takes metrics as a dict or as keywords: run.log({{'loss': 0.3}}) or run.log(loss=0.3); got {show(given)}{hint}"
