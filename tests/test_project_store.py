@@ -177,7 +177,7 @@ def test_reading_a_missing_store_says_where_and_creates_nothing(home, monkeypatc
     assert tree(home) == before
 
 
-def test_track_runs_on_a_missing_store_is_a_usage_error_and_creates_nothing(home, tmp_path, monkeypatch):
+def test_track_runs_on_a_missing_store_says_so_and_creates_nothing(home, tmp_path, monkeypatch, capsys):
     from IPython.core.error import UsageError
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -188,9 +188,12 @@ def test_track_runs_on_a_missing_store_is_a_usage_error_and_creates_nothing(home
     shell = InteractiveShell.instance()
     try:
         shell.run_line_magic("load_ext", "jupyter_tracker")
-        with pytest.raises(UsageError, match="no database at") as raised:
-            shell.run_line_magic("track_runs", "")
-        assert str(home / "nb" / ".tracker" / "tracker.db") in str(raised.value)
+        shell.run_line_magic("track_runs", "")  # the project's store before its first run: not an error
+        expected = home / "nb" / ".tracker" / "tracker.db"
+        assert f"no runs yet: the first %%track_run creates {expected}" in capsys.readouterr().out
+        with pytest.raises(UsageError, match="no database at") as raised:  # a --db that is not there: a typo?
+            shell.run_line_magic("track_runs", f"--db {home / 'typo.db'}")
+        assert str(home / "typo.db") in str(raised.value)
     finally:
         InteractiveShell.clear_instance()
     assert tree(home) == before

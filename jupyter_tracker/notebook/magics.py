@@ -192,9 +192,12 @@ class TrackerMagics(Magics):
 
         parser = cellargs.add_run_filters(cellargs._Parser(prog="%track_runs", add_help=False))
         parser.add_argument("--db")
-        with _usage_errors():  # a missing database is a UsageError: reading never creates one
+        with _usage_errors():  # a missing --db is a UsageError (a typo?): reading never creates one
             opts = cellargs.parse(parser, line)
             path = config.db_path(opts.db)
+            if not opts.db and not path.exists():  # the project's store, before its first run: no error
+                display({"text/plain": f"no runs yet: the first %%track_run creates {path}"}, raw=True)
+                return
             frame = runs(**cellargs.run_filters(opts), db=path)
         display(runs_bundle(frame, path), raw=True)
 
