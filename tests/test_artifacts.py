@@ -43,6 +43,8 @@ def test_saving_a_name_again_replaces_it(db):
     frame = jt.load_run("again").artifacts()
     assert len(frame) == 1 and frame["size"][0] == 4 and frame.sha256[0] == again.sha256
     assert run.load_artifact("m.txt").read_text() == "two!"
+    (replaced,) = [e for e in jt.load_run("again").events()["message"] if "replaced" in e]
+    assert replaced.startswith("artifact 'm.txt' replaced (it was output, 3 bytes, sha256 ")  # a word is kept
 
 
 def test_preserve_path_keeps_relative_paths_and_save_directory_and_save_all(db, tmp_path):

@@ -243,8 +243,17 @@ class RunArtifacts:
             "mime": mime or mimetypes.guess_type(name)[0] or "application/octet-stream",
             "created": time.time(),
         }
+        previous = self._run.store.artifact(self._run.id, name)
         self._run.store.put_artifact(self._run.id, row)
         sink.artifact = Artifact(**row)
+        if (
+            previous is not None
+        ):  # a name saved again replaces the file: the run keeps a word of what was there
+            self._run._log_event(
+                f"artifact {name!r} replaced (it was {previous['category']}, {previous['size']:,} bytes, "
+                f"sha256 {str(previous['sha256'])[:12]})",
+                artifact=name,
+            )
 
     def _copy(self, path: Path, name: str, category: str, filetype: str | None) -> Artifact:
         if path.is_dir():
