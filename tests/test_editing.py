@@ -259,3 +259,15 @@ def test_a_crashed_runs_pause_counts_from_its_last_heartbeat(tmp_path):
         pass
     info = jt.load_run("crashed", db=db).info
     assert info.idle == pytest.approx(200, abs=2) and info.duration == pytest.approx(100, abs=2)
+
+
+def test_renaming_to_the_same_name_writes_nothing_and_a_run_is_named_by_text_or_id(tmp_path):
+    db = tmp_path / "t.db"
+    with jt.start_run(name="same", project="p", db=db, system=False) as run:
+        run.log(x=1)
+    record = jt.load_run("same", db=db)
+    before = len(record.events())
+    record.rename("same")
+    assert len(record.events()) == before
+    with pytest.raises(InvalidArgument, match="not None"):
+        jt.load_run(None, db=db)  # type: ignore[arg-type]

@@ -144,6 +144,9 @@ class RunRecord:
     def rename(self, new: str) -> None:
         """Give the run a new name, unique in its project (its id and uuid stay)."""
         name = check_name(new)
+        if name == self.info.name:  # nothing to change: no write, no event
+            self.name = name
+            return
         self._writable().rename_run(self.id, name, time.time())
         self.name = name
 
@@ -194,7 +197,9 @@ def notes_of(events: Iterable[tuple]) -> list[tuple[float, str]]:
 
 
 def load_run(ref: int | str, *, project: str | None = None, db: DbArg = None) -> RunRecord:
-    """A stored run by id, uuid or name (the newest of that name, within `project` when given)."""
+    """A stored run by id, uuid or name (within `project` when given; a name several projects share needs it)."""
+    if isinstance(ref, bool) or not isinstance(ref, int | str):
+        raise InvalidArgument(f"a run is named by its id, uuid or name, not {show(ref)}")
     store = store_for(db, write=False)
     return RunRecord(store, store.find_run(ref, project).id)
 
