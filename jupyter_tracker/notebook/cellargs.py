@@ -107,7 +107,9 @@ def parse(parser: argparse.ArgumentParser, line: str, *, params: bool = False, r
             else:
                 flags.append(token)
                 if flag in takes_value and i + 1 < len(tokens):
-                    if tokens[i + 1].startswith("--"):  # `--tags --project x`: never take an option as a value
+                    if tokens[i + 1].startswith(
+                        "--"
+                    ):  # `--tags --project x`: never take an option as a value
                         raise InvalidArgument(f"{parser.prog}: {flag} needs a value before {tokens[i + 1]}")
                     i += 1
                     flags.append(unquote(tokens[i]))
