@@ -476,3 +476,16 @@ class TestAnAuthorizerThatAllowsReadingOnly:
             store.get_run(ids["baseline"]).name == "baseline"
             and "nope" not in store.get_run(ids["baseline"]).tags
         )
+
+
+def test_a_run_shared_with_mlflow_carries_its_page_there(api, runs):
+    store, ids = runs
+    first = json.loads(api("runs")[2])
+    assert {run["mlflow_url"] for run in first["runs"]} == {None}
+    server, remote = "http://mlflow.example:5000", "0123456789abcdef0123456789abcdef"
+    store.save_sync(ids["baseline"], server, remote, "7", "push", {"keys": {}}, time.time())
+    page = f"{server}/#/experiments/7/runs/{remote}"
+    # A push changes no field of the run, yet a client that listed it before gets it again with its link.
+    later = json.loads(api("runs", params={"since": first["now"]})[2])
+    assert {run["name"]: run["mlflow_url"] for run in later["runs"]} == {"resnet": None, "baseline": page}
+    assert json.loads(api("runs", "baseline")[2])["mlflow_url"] == page
