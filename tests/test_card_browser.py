@@ -1,10 +1,12 @@
-"""HTML cards in headless Chromium with the network cut: charts render, nothing is fetched, no user text runs.
+"""HTML cards in headless Chromium with the network cut: charts render, nothing is fetched, no user text runs,
+and the page follows the reader's light or dark setting (or the theme its host page asks for).
 
-Screenshots (desktop, phone, print) land in tests/artifacts/ for a person to look at.
+Screenshots (desktop, dark, phone, print) land in tests/artifacts/ for a person to look at.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,10 @@ def browser():
 class Visit:
     """One page opened offline: requests that would leave the machine, dialogs and errors are recorded."""
 
-    def __init__(self, browser, path: Path, width: int = 1280, height: int = 900):
-        self.context = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+    def __init__(self, browser, path: Path, width: int = 1280, height: int = 900, scheme: str = "light"):
+        self.context = browser.new_context(
+            viewport={"width": width, "height": height}, offline=True, color_scheme=scheme
+        )
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.dialogs: list[str] = []
@@ -59,6 +63,13 @@ class Visit:
         return self.page.eval_on_selector_all(
             ".chart",
             "els => els.map(e => [e.dataset.state, !!e.querySelector('.chart-live svg, .chart-live canvas')])",
+        )
+
+    def colours(self) -> tuple[str, str, str]:
+        """The page's background, its text colour, and the fill of the first chart's first axis label."""
+        return self.page.evaluate(
+            """() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color,
+                      document.querySelector('.chart-live svg .role-axis-label text')?.getAttribute('fill')]"""
         )
 
     def shot(self, name: str, **options) -> None:
@@ -119,6 +130,45 @@ def test_cards_render_offline_with_interactive_charts(browser, db, tmp_path):
     assert len(states) == 3 and all(state == ["interactive", True] for state in states), states
     assert compared.requests == [] and compared.errors == []
     compared.shot("comparison-desktop.png")
+    compared.close()
+
+
+def luminance(css_colour: str) -> float:
+    red, green, blue = (float(x) for x in re.findall(r"[\d.]+", css_colour)[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_cards_follow_a_dark_system_and_the_theme_their_host_asks_for(browser, db, tmp_path):
+    store, run_id = make_run(db, name="baseline", tags=("cnn",))
+    _, other = make_run(db, name="wider", system=False)
+    card = export.export_run(store, run_id, tmp_path / "card.html")
+    light = Visit(browser, card)
+    light_colours = light.colours()
+    light.close()
+
+    dark = Visit(browser, card, scheme="dark")
+    background, text, label = dark.colours()
+    assert luminance(background) < 0.15 and luminance(text) > 0.8, (background, text)
+    assert label != light_colours[2]  # the charts are drawn in the dark page's colours
+    assert all(state == ["interactive", True] for state in dark.chart_states())
+    dark.shot("card-dark.png")
+    # JupyterLab's light theme asks a card on a dark system to be light: it redraws, no reload.
+    dark.page.evaluate("window.postMessage({type: 'jupyter-tracker-theme', theme: 'light'}, '*')")
+    dark.page.wait_for_function("document.documentElement.dataset.theme === 'light'")
+    dark.page.wait_for_timeout(500)
+    assert dark.colours() == light_colours
+    # On paper a card is always light.
+    dark.page.evaluate("window.postMessage({type: 'jupyter-tracker-theme', theme: 'dark'}, '*')")
+    dark.page.emulate_media(media="print")
+    assert luminance(dark.colours()[0]) > 0.9
+    assert dark.requests == [] and dark.errors == []
+    dark.close()
+
+    compared = Visit(
+        browser, export.export_comparison(store, [run_id, other], tmp_path / "cmp.html"), scheme="dark"
+    )
+    assert luminance(compared.colours()[0]) < 0.15
+    compared.shot("comparison-dark.png")
     compared.close()
 
 

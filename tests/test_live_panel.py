@@ -303,7 +303,7 @@ def test_hardware_keys_get_a_layout_and_stay_apart_from_the_metrics(open_panel):
     assert "system/gpu0/utilization" in panel.widget.system_layout and len(panel.widget.system_layout) == 3
 
 
-def test_close_sends_the_rest_and_keeps_the_whole_history_in_the_widget(open_panel):
+def test_close_sends_the_rest_and_keeps_the_whole_history_for_the_saved_output(open_panel):
     run, panel, sent = open_panel(max_rows=20)
     run.deliver(_points("loss", range(5)))
     sent.wait_for(1)
@@ -312,13 +312,31 @@ def test_close_sends_the_rest_and_keeps_the_whole_history_in_the_widget(open_pan
     panel.close()
     assert run.listeners == []  # unsubscribed: later batches are not folded
     assert sent.messages[-1]["seq"] == 2 and sent.messages[-1]["series"]["loss"]["from"] == 0
-    snapshot = panel.widget.snapshot
-    assert snapshot["seq"] == 2 and set(snapshot["series"]) == {"loss"}
-    assert snapshot["series"]["loss"] == _browser([m["series"]["loss"] for m in sent.messages])
-    assert len(snapshot["series"]["loss"]) <= 20
+    rows = panel.rows()  # what the cell's saved output will carry (display.py)
+    assert set(rows) == {"loss"} and len(rows["loss"]) <= 20
+    assert rows["loss"] == _browser([m["series"]["loss"] for m in sent.messages])
     assert panel.widget.info["status"] == "finished" and panel.widget.info["ended"] == T0 + 100
     run.deliver(_points("loss", [1000], step0=100))
     assert panel.summaries()["loss"]["count"] == 100
+
+
+def test_a_retired_panel_keeps_nothing_worth_saving(open_panel):
+    """nbclient saves the last state of every widget it saw: a finished panel empties its state first."""
+    from jupyter_tracker.notebook.widgets.assets import RETIRED_ESM
+
+    run, panel, sent = open_panel()
+    run.deliver(_points("loss", range(50)))
+    panel.close()
+    assert len(panel.widget._esm) > 20_000
+    panel.retire()
+    state = panel.widget.get_state()
+    assert state["_esm"] == RETIRED_ESM and state["specs"] == {} and state["summary"] == {}
+    assert len(json.dumps(state)) < 2_000
+    # Still open: a browser's late request for the Vega runtime is answered after the cell; the next
+    # panel closes it.
+    assert panel.widget.comm is not None
+    open_panel()
+    assert panel.widget.comm is None
 
 
 def test_a_bad_batch_never_raises_into_the_writer_thread(open_panel):
@@ -371,7 +389,7 @@ def test_updates_flow_while_the_run_logs_at_most_every_interval_per_panel(open_p
     assert len(slow_sent.messages) == 1
     panel.close()
     assert sum(m["series"]["loss"]["from"] == 0 for m in sent.messages) == 1
-    assert _browser([m["series"]["loss"] for m in sent.messages]) == panel.widget.snapshot["series"]["loss"]
+    assert _browser([m["series"]["loss"] for m in sent.messages]) == panel.rows()["loss"]
     assert panel.widget.summary["loss"]["count"] == step
 
 

@@ -1,6 +1,6 @@
-"""The live panel and the comparison widget in Notebook 7 (its own front end, not JupyterLab's), in Chromium.
+"""The live panel and the comparison in Notebook 7 (its own front end, not JupyterLab's), in Chromium.
 
-Screenshot: tests/artifacts/notebook7-panel.png (git-ignored).
+Screenshots: tests/artifacts/notebook7-panel.png, notebook7-reopened.png (git-ignored).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 from jupyterlab_harness import (
@@ -23,6 +24,7 @@ from jupyterlab_harness import (
 import jupyter_tracker
 
 pytestmark = pytest.mark.browser
+BUILT = Path(__file__).parent.parent / "jupyter_tracker" / "labextension"  # this checkout's labextension
 
 
 def _ours(exc) -> bool:
@@ -89,7 +91,15 @@ def test_panel_and_comparison_in_notebook_7(tmp_path):
             }
         )
     )
-    url, token, proc = start_lab(tmp_path, {"TRACKER_DB": str(db)})
+    env = {"TRACKER_DB": str(db)}
+    if (BUILT / "package.json").exists():
+        # Notebook 7 reads no LabApp settings (start_lab's extra_labextensions_path): this checkout's
+        # labextension goes first on its path instead, ahead of the installed copy.
+        linked = tmp_path / "jupyter-path" / "labextensions" / "jupyter-tracker"
+        linked.parent.mkdir(parents=True)
+        linked.symlink_to(BUILT.resolve(), target_is_directory=True)
+        env["JUPYTER_PATH"] = str(linked.parent.parent)
+    url, token, proc = start_lab(tmp_path, env)
     try:
         with sync_playwright() as pw:
             browser = launch_chromium(pw)
@@ -119,14 +129,19 @@ def test_panel_and_comparison_in_notebook_7(tmp_path):
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "notebook7-panel.png"), full_page=True)
 
-            # Saved, kernel gone, page reloaded: the saved summaries stand where the widgets were.
+            # Saved, kernel gone, page reloaded: our extension draws the saved outputs, no kernel needed.
             page.keyboard.press("Control+s")
             page.wait_for_timeout(1500)
             shutdown_kernels(url, token)
             page.reload()
-            saved = page.locator(".jt-saved")
-            saved.nth(1).wait_for(timeout=60_000)
-            assert "nb7" in saved.first.inner_text() and "Comparison of 2 runs" in saved.nth(1).inner_text()
+            saved = page.locator(".jp-TrackerOutput")
+            saved.nth(1).locator(".jt-chart-big svg").wait_for(timeout=60_000)
+            saved.first.locator(".jt-panel[data-status='finished'] .jt-card svg").first.wait_for(
+                timeout=30_000
+            )
+            assert "nb7" in saved.first.inner_text() and "Run comparison" in saved.nth(1).inner_text()
+            assert page.get_by_text("model not found").count() == 0
+            page.screenshot(path=str(ARTIFACTS / "notebook7-reopened.png"), full_page=True)
             assert not errors, "\n".join(errors)
             browser.close()
     finally:

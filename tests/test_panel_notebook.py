@@ -1,11 +1,18 @@
-"""The live panel and the comparison in a real IPython kernel (nbclient): what a saved notebook carries."""
+"""The live panel and the comparison in a real IPython kernel (nbclient): what a saved notebook carries.
+
+nbclient saves the state of every widget it saw. Finished panels therefore leave no widget in any output
+(nbconvert would draw the widget, from a CDN, in place of everything else) and almost nothing in that state;
+the Vega runtime is never in it.
+"""
 
 from __future__ import annotations
 
-import base64
+import json
 
 import pytest
 from notebooks import execute, make_notebook, outputs_text
+
+from jupyter_tracker.notebook.widgets.saved import COMPARE_MIME, RUN_MIME
 
 pytestmark = pytest.mark.kernel
 
@@ -30,11 +37,17 @@ live.finish()
 """
 
 
-def widget_outputs(cell):
-    return [out for out in cell.outputs if "data" in out and WIDGET in out.data]
+def data_outputs(cell):
+    return [out for out in cell.outputs if "data" in out]
 
 
-def test_run_cell_carries_widget_and_static_fallback(tmp_path):
+def widget_state(nb) -> dict:
+    return (
+        nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    )
+
+
+def test_a_run_cell_ends_as_its_saved_form_and_leaves_no_widget_behind(tmp_path):
     nb = execute(
         make_notebook(RUN_CELL, "jupyter_tracker.compare(project='nb')"),
         tmp_path,
@@ -42,35 +55,33 @@ def test_run_cell_carries_widget_and_static_fallback(tmp_path):
     )
     run_cell, compare_cell = nb.cells
 
-    (panel,) = widget_outputs(run_cell)
+    (panel,) = data_outputs(run_cell)
     data = panel.data
-    assert {WIDGET, "text/html", "image/png", "text/plain"} <= set(data)
-    model_id = data[WIDGET]["model_id"]
+    assert set(data) == {RUN_MIME, "text/html", "text/plain"}  # the live widget's view was replaced
+    saved = data[RUN_MIME]
+    assert saved["info"]["status"] == "finished"
+    assert json.loads(saved["summary"])["loss"]["count"] == 300
+    assert [s["key"] for s in saved["series"]] == ["loss", "acc"]
+    assert json.loads(saved["params"]) == {"lr": 0.1, "layers": [8, 4]}
+    assert [e[2] for e in json.loads(saved["events"])] == ["loss plateau"]
     html = data["text/html"]
-    assert "nb-run" in html and "finished" in html and "data:image/png;base64," in html
-    assert "loss plateau" in html  # the alert is in the fallback too
-    assert (
-        'data-jupyter-tracker="fallback"' in html
-    )  # what the JupyterLab extension shows once the widget is gone
-    assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
+    assert "nb-run" in html and "finished" in html and html.count("data:image/svg+xml,") == 2
+    assert "loss plateau" in html  # the alert is in the summary too
+    assert 'data-jupyter-tracker="fallback"' in html
     assert "nb-run" in data["text/plain"] and "finished" in data["text/plain"]
     # The user's print is a stream output of its own, never mixed into the panel.
     streams = [out.text for out in run_cell.outputs if out.output_type == "stream"]
     assert streams == ["user output stays\n"]
 
-    # The widget's saved state keeps the final status and the whole (downsampled) history.
-    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
-    assert state["info"]["status"] == "finished"
-    assert state["summary"]["loss"]["count"] == 300
-    assert state["summary"]["acc"]["max"] == pytest.approx(299 / 300)
-    assert len(state["snapshot"]["series"]["loss"]) == 300
-    assert state["params"] == {"lr": 0.1, "layers": [8, 4]}
-    assert [e[2] for e in state["events"]] == ["loss plateau"]
-
-    (comparison,) = widget_outputs(compare_cell) or [None]
+    (comparison,) = data_outputs(compare_cell) or [None]
     assert comparison is not None, outputs_text(compare_cell)
-    assert {WIDGET, "text/html", "image/png"} <= set(comparison.data)
+    assert set(comparison.data) == {COMPARE_MIME, "text/html", "text/plain"}
     assert "nb-run" in comparison.data["text/html"]
+
+    # nbclient kept the (emptied) state of the closed panel: no output points at it, and it is small.
+    assert not any(WIDGET in out.data for cell in nb.cells for out in data_outputs(cell))
+    state = json.dumps(widget_state(nb))
+    assert len(state) < 5_000, len(state)
 
 
 def test_magic_panel_and_no_panel(tmp_path):
@@ -81,20 +92,19 @@ def test_magic_panel_and_no_panel(tmp_path):
         "%%track_run name=boom --no-system\nrun.log(loss=1.0)\nraise ValueError('diverged')",
     ]
     nb = execute(make_notebook(*cells), tmp_path, db=tmp_path / "t.db", allow_errors=True)
-    (panel,) = widget_outputs(nb.cells[1])
+    (panel,) = data_outputs(nb.cells[1])
     assert "magic" in panel.data["text/html"]
-    assert not widget_outputs(nb.cells[2])
-    (failed,) = widget_outputs(nb.cells[3])
+    assert not data_outputs(nb.cells[2])
+    (failed,) = data_outputs(nb.cells[3])
     assert "failed" in failed.data["text/plain"] and "diverged" in failed.data["text/html"]
+    assert failed.data[RUN_MIME]["info"]["status"] == "failed"
     assert any(out.output_type == "error" for out in nb.cells[3].outputs)
 
-    # The Vega libraries (~0.9 MB) are saved once for the kernel, not once per panel.
-    states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
-    sizes = sorted(len(model["state"].get("_esm", "")) for model in states)
-    big = [size for size in sizes if size > 500_000]
-    assert len(big) == 1, sizes
-    panels = [m["state"] for m in states if m["state"].get("kind") == "run"]
-    assert len(panels) == 2 and all(len(state["_esm"]) < 100_000 for state in panels)
+    # The Vega libraries (~0.9 MB) are never saved: no browser asked for them. Each finished panel's
+    # state was emptied before it closed.
+    states = [model["state"] for model in widget_state(nb).values()]
+    assert not [s for s in states if len(s.get("_esm", "")) > 1_000], [len(s.get("_esm", "")) for s in states]
+    assert len(json.dumps(states)) < 5_000
 
 
 def test_terminal_ipython_prints_a_text_summary(tmp_path):

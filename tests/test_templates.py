@@ -24,7 +24,7 @@ from jupyter_tracker.cards import html as html_module
 from jupyter_tracker.cards import page
 from jupyter_tracker.cards.card import build_comparison_card, build_run_card
 from jupyter_tracker.cards.compare import render_comparison
-from jupyter_tracker.notebook.widgets import fallback
+from jupyter_tracker.notebook.widgets import fallback, images
 
 EVIL = '<script>alert(1)</script>"\'& "><img src=x onerror=alert(1)>'
 SHOWN = str(escape(EVIL))  # &lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp; ...
@@ -160,14 +160,16 @@ def test_the_run_fallback_escapes_every_piece_of_user_text(evil_runs):
     info = store.get_run(run_id)
     summaries = {"loss" + EVIL: {"last": 0.5, "min": 0.1, "max": 2.0, "count": 3}}
     events = [(1.7e12, "warning", "spike" + EVIL, {}), (1.7e12, "info", "quiet" + EVIL, None)]
-    html = fallback.run_html(info, summaries, events, [("Metrics" + EVIL, "AAAA")])
+    chart = images.image(images.metric_chart("loss" + EVIL, [{"step": 0, "value": 1.0, "time": 0.0}]))
+    html = fallback.run_html(info, summaries, events, [("Metrics" + EVIL, [("loss" + EVIL, chart)])])
     markup = assert_inert(html, images=1)
     assert fallback.MARKER in html
     for text in ["baseline" + EVIL, "mnist" + EVIL, "loss" + EVIL, "spike" + EVIL, "Metrics" + EVIL]:
         assert shown(html, text), text
     assert not shown(html, "quiet" + EVIL)  # an info event is no alert
-    assert f"<code>{SHOWN}</code>" in html  # the param's value, after its key
-    assert ("alt", f"Metrics{EVIL} charts") in markup.attributes
+    assert f'<code style="background:none;color:inherit;">{SHOWN}</code>' in html  # the param's value
+    assert ("alt", f"chart of loss{EVIL}") in markup.attributes
+    assert ("src", chart) in markup.attributes  # the image, whole: its SVG escaped, then %-encoded
     failed = dataclasses.replace(info, error="Traceback\nValueError: " + EVIL)
     assert shown(fallback.run_html(failed, {}, [], []), "ValueError: " + EVIL)
 
@@ -175,7 +177,10 @@ def test_the_run_fallback_escapes_every_piece_of_user_text(evil_runs):
 def test_the_comparison_fallback_escapes_every_piece_of_user_text(db, evil_runs):
     _, first, second = evil_runs
     comparison = compare([first, second], db=db)
-    html = fallback.comparison_html(comparison, "AAAA")
+    chart = images.image(
+        images.overlay_chart("m", [("second" + EVIL, "#123456", [{"step": 0, "value": 1.0}])])
+    )
+    html = fallback.comparison_html(comparison, [("m" + EVIL, chart)])
     assert_inert(html, images=1)
     assert fallback.MARKER in html
     for text in ["baseline" + EVIL, "second" + EVIL, "mnist" + EVIL, "params." + EVIL]:

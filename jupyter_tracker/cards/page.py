@@ -42,6 +42,29 @@ def asset(name: str) -> str:
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")  # type: ignore[call-arg]
 
 
+_LIGHT = ":root {"
+_DARK = ':root[data-theme="dark"] {'
+
+
+@cache
+def stylesheet() -> str:
+    """card.css, whose colours are set twice (light on `:root`, dark on `:root[data-theme="dark"]`), plus
+    the same dark colours when the reader's system prefers them (unless the page says light) and the light
+    ones on paper."""
+    css = asset("card.css")
+    light, dark = _declarations(css, _LIGHT), _declarations(css, _DARK)
+    return (
+        f'{css}@media (prefers-color-scheme: dark) {{ :root:not([data-theme="light"]) {{{dark}}} }}\n'
+        f'@media print {{ :root, :root:not([data-theme="light"]), :root[data-theme="dark"] {{{light}}} }}\n'
+    )
+
+
+def _declarations(css: str, selector: str) -> str:
+    """The declarations of the rule that starts with `selector` (a rule with no nested braces)."""
+    start = css.index(selector) + len(selector)
+    return css[start : css.index("}", start)]
+
+
 class Chart(NamedTuple):
     """What the chart macro lays out: the container's id, class and label, and the static picture."""
 
@@ -135,7 +158,7 @@ def document(template: str, *, charts: Charts, card: dict, download: str, kind: 
         download=download,
         generator=card.get("generator", "jupyter-tracker"),
         # Safe as markup: our own stylesheet and page script, shipped in assets/.
-        style=Markup(asset("card.css")),
+        style=Markup(stylesheet()),
         script=Markup(asset("card.js")),
         # Safe as markup: script_json writes every "<" as \u003c, so the JSON cannot end its element.
         card_json=Markup(script_json(card)),

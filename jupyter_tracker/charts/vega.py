@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Any
 
 from .. import config
 
@@ -30,20 +31,30 @@ PALETTE = [
     "#bab0ac",
 ]
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-BASE_CONFIG = {
+# Colours that read on a light page and on a dark one (about 4.4:1 against white and against #111), on a
+# transparent background: a chart drawn once (a static image, a card's picture) sits on either theme.
+NEUTRAL_TEXT = "#787c82"
+NEUTRAL_GRID = "#888888"
+BASE_CONFIG: dict[str, Any] = {
     "font": FONT,
+    "background": "transparent",
     "view": {"stroke": None},
     "axis": {
-        "labelColor": "#5f6368",
-        "titleColor": "#5f6368",
-        "gridColor": "#e8eaed",
-        "domainColor": "#c4c7c5",
-        "tickColor": "#c4c7c5",
+        "labelColor": NEUTRAL_TEXT,
+        "titleColor": NEUTRAL_TEXT,
+        "gridColor": NEUTRAL_GRID,
+        "gridOpacity": 0.25,
+        "domainColor": NEUTRAL_GRID,
+        "domainOpacity": 0.6,
+        "tickColor": NEUTRAL_GRID,
+        "tickOpacity": 0.6,
         "labelFontSize": 10,
         "titleFontSize": 10,
         "titleFontWeight": "normal",
     },
-    "header": {"labelFontSize": 12, "labelFontWeight": "bold", "labelColor": "#202124", "title": None},
+    "legend": {"labelColor": NEUTRAL_TEXT, "titleColor": NEUTRAL_TEXT},
+    "title": {"color": NEUTRAL_TEXT},
+    "header": {"labelFontSize": 12, "labelFontWeight": "bold", "labelColor": NEUTRAL_TEXT, "title": None},
 }
 # Per-label SI format: 500, 1.5k, 2M (an axis-wide "~s" prints "0k" and "0.5k").
 STEP_LABELS = "abs(datum.value) < 1000 ? format(datum.value, ',~r') : format(datum.value, '.3~s')"

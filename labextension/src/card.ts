@@ -1,7 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { TrackerApiError } from './api';
-import { createCardFrame } from './frame';
+import { createCardFrame, labTheme, setFrameTheme, THEME_EVENT } from './frame';
 
 /** What reopens a card tab after a page reload. */
 export interface ICardArgs {
@@ -31,7 +31,13 @@ export class CardPanel extends Widget {
     this._status = document.createElement('div');
     this._status.className = 'jp-TrackerCard-status';
     this.node.appendChild(this._status);
+    window.addEventListener(THEME_EVENT, this._onTheme);
     void this.reload();
+  }
+
+  dispose(): void {
+    window.removeEventListener(THEME_EVENT, this._onTheme);
+    super.dispose();
   }
 
   readonly args: ICardArgs;
@@ -51,7 +57,13 @@ export class CardPanel extends Widget {
       }
       this._html = html;
       this._frame?.remove();
-      const iframe = createCardFrame({ html, title: this.title.label });
+      const iframe = createCardFrame({
+        html,
+        title: this.title.label,
+        theme: labTheme()
+      });
+      // A switch while the card was loading: it missed the message.
+      iframe.addEventListener('load', this._onTheme);
       this._frame = iframe;
       this.node.appendChild(iframe);
       this._status.hidden = true;
@@ -111,6 +123,13 @@ export class CardPanel extends Widget {
       this._status.appendChild(more);
     }
   }
+
+  /** JupyterLab's theme changed: the card follows, without reloading. */
+  private _onTheme = (): void => {
+    if (this._frame) {
+      setFrameTheme(this._frame, labTheme());
+    }
+  };
 
   private _load: () => Promise<string>;
   private _html = '';

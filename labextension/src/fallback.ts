@@ -56,7 +56,8 @@ function savedHtml(app: JupyterFrontEnd, node: HTMLElement): string | null {
 
 /**
  * A saved run panel whose widget is gone shows the static summary saved with it (status, params,
- * metrics, charts as images) instead of ipywidgets' "model not found".
+ * metrics, charts as images) instead of ipywidgets' "model not found". For notebooks saved by earlier
+ * versions: a finished panel's output now holds no widget at all (outputs.ts draws it).
  */
 export const fallbackPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-tracker:saved-panels',

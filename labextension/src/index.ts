@@ -11,6 +11,7 @@ import { fetchRuns, fetchStores, IRun } from './api';
 import { CardTabs } from './cardTabs';
 import { addCommands, CommandIDs } from './commands';
 import { fallbackPlugin } from './fallback';
+import { outputsPlugin } from './outputs';
 import { RunsModel } from './model';
 import { addRunCommands, renameDialog } from './runActions';
 import { RunsSidebar } from './sidebar';
@@ -99,4 +100,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, fallbackPlugin];
+export default [plugin, fallbackPlugin, outputsPlugin];

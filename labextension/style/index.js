@@ -1,1 +1,2 @@
 import './base.css';
+import '../../jupyter_tracker/notebook/widgets/panel.css';

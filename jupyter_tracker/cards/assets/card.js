@@ -40,18 +40,46 @@ const embedOptions = {
   actions: { export: true, source: false, compiled: false, editor: false },
 };
 
+// Chart colours from the page's (light or dark) colours: charts drawn again when those change.
+function themeConfig() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name) => css.getPropertyValue(name).trim();
+  return {
+    background: "transparent",
+    axis: { labelColor: v("--muted"), titleColor: v("--muted"), gridColor: v("--line"), gridOpacity: 1,
+            domainColor: v("--line-strong"), tickColor: v("--line-strong") },
+    legend: { labelColor: v("--ink2"), titleColor: v("--muted") },
+    title: { color: v("--ink") },
+    header: { labelColor: v("--ink") },
+  };
+}
+
+function merge(base, extra) {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    out[key] = value && typeof value === "object" && !Array.isArray(value) ? merge(base?.[key] || {}, value) : value;
+  }
+  return out;
+}
+
+const views = [];
+
 async function renderCharts() {
   const embed = window.vegaEmbed;
+  const config = themeConfig();
+  for (const view of views.splice(0)) view.finalize();
   for (const [id, packed] of Object.entries(typeof embed === "function" ? specs : {})) {
     const box = document.getElementById(id);
     if (!box) continue;
     const spec = inflate(packed);
+    spec.config = merge(spec.config || {}, config);
     if (isSingleView(spec) && !box.classList.contains("chart-fixed")) {
       spec.width = "container";
       spec.autosize = { type: "fit-x", contains: "padding" };
     }
     try {
-      await embed(box.querySelector(".chart-live"), spec, embedOptions);
+      const result = await embed(box.querySelector(".chart-live"), spec, embedOptions);
+      views.push(result.view);
       box.dataset.state = "interactive";
     } catch (error) {
       box.dataset.state = "static";
@@ -60,6 +88,20 @@ async function renderCharts() {
   }
   document.body.dataset.charts = "ready";
 }
+
+// Light or dark: the reader's system setting, unless the page that shows the card says (JupyterLab's card
+// tab posts {type: "jupyter-tracker-theme", theme: "light" | "dark"} when its theme changes).
+function setTheme(theme) {
+  const root = document.documentElement;
+  if (theme !== "light" && theme !== "dark") delete root.dataset.theme;
+  else if (root.dataset.theme === theme) return;
+  else root.dataset.theme = theme;
+  renderCharts();
+}
+window.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "jupyter-tracker-theme") setTheme(event.data.theme);
+});
+window.matchMedia?.("(prefers-color-scheme: dark)").addEventListener?.("change", () => renderCharts());
 
 // Printing shows what is folded away; the page folds it back afterwards.
 window.addEventListener("beforeprint", () => {

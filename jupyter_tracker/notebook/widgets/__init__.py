@@ -1,6 +1,6 @@
-"""Inline widgets: the live run panel and the run comparison (anywidget; Vega bundled offline)."""
+"""The live run panel (an anywidget; Vega from JupyterLab's extension or, on request, from the kernel) and
+the static forms of panels and comparisons saved in notebooks."""
 
-from .compare import ComparisonWidget
 from .live import LivePanel, RunPanel
 
-__all__ = ["ComparisonWidget", "LivePanel", "RunPanel"]
+__all__ = ["LivePanel", "RunPanel"]

@@ -1,9 +1,14 @@
-// The comparison widget: filter, sort and select runs; params that differ are highlighted; the selected
-// runs' series of one metric are overlaid in one chart, one colour per run (the colour of its table swatch).
+// The comparison: filter, sort and select runs; params that differ are highlighted; the selected runs'
+// series of one metric are overlaid in one chart, one colour per run (the colour of its table swatch).
+// JupyterLab's extension draws it from the output's mime bundle, which carries the series of the first
+// runs; others are asked for with model.send({type: "series"}) (the extension asks the kernel, when the
+// notebook has one) and come back as a "msg:custom".
+
+import { ChartView, badge, clear, dateTime, duration, fmt, h, segmented, unpack, vegaRuntime } from "./common.js";
 
 const PAGE = 300;
 
-function renderCompare({ model, el }) {
+export function renderCompare({ model, el }) {
   const columns = model.get("columns").map((c) => ({ ...c }));
   columns.forEach((c, i) => (c.starts = i > 0 && columns[i - 1].group !== c.group));
   const rows = model.get("rows");
@@ -19,8 +24,9 @@ function renderCompare({ model, el }) {
   let metric = (model.get("metrics") || [])[0] || null;
   let x = "step";
 
+  const missing = new Set(); // "metric|run" the kernel could not give (no kernel, or it failed)
   for (const [name, data] of Object.entries(model.get("series") || {})) {
-    for (const [run, points] of Object.entries(data)) cache.set(`${name}|${run}`, points);
+    for (const [run, packed] of Object.entries(data)) cache.set(`${name}|${run}`, unpack(packed));
   }
 
   const root = h("div", "jt-root jt-compare");
@@ -94,7 +100,7 @@ function renderCompare({ model, el }) {
   );
   chartBox.hidden = !metric;
   root.append(chartBox);
-  const chart = new ChartView(chartHost, overlayTemplate());
+  const chart = new ChartView(chartHost, overlayTemplate(), () => vegaRuntime(model));
   chart.rows = chartRows;
 
   function overlayTemplate() {
@@ -123,24 +129,32 @@ function renderCompare({ model, el }) {
 
   function drawChart() {
     if (!metric) return;
-    const missing = selected.filter((id) => !cache.has(`${metric}|${id}`) && !pending.has(`${metric}|${id}`));
-    if (missing.length) {
-      for (const id of missing) pending.add(`${metric}|${id}`);
-      model.send({ type: "series", metric, runs: missing });
+    const known = (id) => cache.has(`${metric}|${id}`) || missing.has(`${metric}|${id}`);
+    const ask = selected.filter((id) => !known(id) && !pending.has(`${metric}|${id}`));
+    if (ask.length) {
+      for (const id of ask) pending.add(`${metric}|${id}`);
+      model.send({ type: "series", metric, runs: ask });
     }
-    const waiting = selected.some((id) => !cache.has(`${metric}|${id}`));
+    const waiting = selected.some((id) => !known(id));
+    const lost = selected.filter((id) => missing.has(`${metric}|${id}`)).length;
     chartNote.textContent = !selected.length
       ? "select runs in the table to overlay them"
       : waiting
         ? "loading series… (needs the kernel)"
-        : `${selected.length} run${selected.length === 1 ? "" : "s"}`;
+        : lost
+          ? `${selected.length - lost} of ${selected.length} runs: the others' series are not saved here; run the cell again`
+          : `${selected.length} run${selected.length === 1 ? "" : "s"}`;
     chart.remount(overlayTemplate());
   }
 
   model.on("msg:custom", (msg) => {
     if (!msg || msg.type !== "series") return;
     for (const [run, points] of Object.entries(msg.data || {})) {
-      cache.set(`${msg.metric}|${run}`, points);
+      cache.set(`${msg.metric}|${run}`, Array.isArray(points) ? points : unpack(points));
+      pending.delete(`${msg.metric}|${run}`);
+    }
+    for (const run of msg.failed || []) {
+      missing.add(`${msg.metric}|${run}`);
       pending.delete(`${msg.metric}|${run}`);
     }
     if (msg.metric === metric) drawChart();

@@ -1,79 +1,11 @@
-"""The comparison widget: a sortable, filterable run table and an overlay chart of the selected runs.
-
-Sorting, filtering, selection and the highlighting of differing params happen in the browser. Series for
-the overlay come with the widget for the first selection; others are asked for by a message and
-answered from `Comparison.series` (through the Store, never SQL here).
-"""
+"""The comparison's table for the browser: its columns in reading order and its rows as JSON-safe dicts
+(compare.js sorts, filters and selects them; saved.compare_payload carries them in the output)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import traitlets
-
-from ...charts import specs as chart_specs
-from ...charts.vega import PALETTE
-from .assets import BundledWidget
-
-PRESELECT = 5
-
-
-class ComparisonWidget(BundledWidget):
-    kind = traitlets.Unicode("compare").tag(sync=True)
-    columns: traitlets.List[Any] = traitlets.List().tag(sync=True)
-    rows: traitlets.List[Any] = traitlets.List().tag(sync=True)
-    metrics: traitlets.List[Any] = traitlets.List().tag(sync=True)
-    selected: traitlets.List[Any] = traitlets.List().tag(sync=True)
-    series = traitlets.Dict().tag(sync=True)
-
-    def __init__(self, comparison, **kwargs):
-        self.comparison = comparison
-        selected = comparison.runs[:PRESELECT]
-        metrics = list(comparison.metrics)
-        series = {}
-        if metrics and selected:
-            series = {metrics[0]: self._series_rows(metrics[0], selected)}
-        super().__init__(
-            columns=table_columns(comparison.frame),
-            rows=table_rows(comparison.frame),
-            metrics=metrics,
-            selected=selected,
-            series=series,
-            specs={
-                "overlay": {
-                    "step": chart_specs.overlay_spec("step"),
-                    "time": chart_specs.overlay_spec("time"),
-                },
-                "palette": PALETTE,
-            },
-            **kwargs,
-        )
-        self.on_msg(self._on_message)
-
-    def _series_rows(self, metric: str, runs) -> dict:
-        frame = self.comparison.series(metric, runs)
-        out: dict[str, list] = {str(run): [] for run in runs}
-        steps, values, times = frame["step"].to_numpy(), frame["value"].to_numpy(), frame["time"].to_numpy()
-        for run, step, value, when in zip(frame["run"].to_numpy(), steps, values, times, strict=True):
-            if math.isfinite(value):
-                out[str(run)].append([int(step), float(value), float(when) * 1000.0])
-        return out
-
-    def _on_message(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("type") != "series":
-            return
-        metric = str(content.get("metric", ""))
-        known = set(self.comparison.runs)
-        runs = [int(r) for r in content.get("runs", []) if int(r) in known]
-        if metric not in self.comparison.metrics or not runs:
-            return
-        try:
-            data = self._series_rows(metric, runs)
-        except Exception as exc:  # answer, so the browser stops waiting
-            self.send({"type": "series", "metric": metric, "data": {}, "error": str(exc)})
-            return
-        self.send({"type": "series", "metric": metric, "data": data})
+PRESELECT = 5  # runs selected at first: their curves are overlaid
 
 
 def table_columns(frame) -> list[dict]:

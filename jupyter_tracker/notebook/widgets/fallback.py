@@ -1,5 +1,6 @@
-"""Static summaries of runs and comparisons: inline-styled HTML (GitHub strips <style> and scripts) and
-terminal text. The HTML comes from the Jinja2 templates in `templates/`, which escape every value."""
+"""Static summaries of runs and comparisons: inline-styled HTML (GitHub strips <style> and scripts) that
+reads on light and dark pages and fits narrow output areas, and terminal text. The HTML comes from the
+Jinja2 templates in `templates/`, which escape every value; charts come as images (images.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from datetime import datetime
 from ... import templating
 from ...textfmt import DASH, duration, number, text_table
 
+# Mid-tones: readable as text on white and on a dark background.
 STATUS_COLOURS = {
-    "running": "#2f6feb",
-    "finished": "#1a7f37",
-    "failed": "#cf222e",
-    "interrupted": "#bc4c00",
-    "crashed": "#8250df",
+    "running": "#4184e4",
+    "finished": "#2e9e4f",
+    "failed": "#e5534b",
+    "interrupted": "#d47616",
+    "crashed": "#9a6ce0",
 }
 STATUS_MARKS = {"running": "…", "finished": "✓", "failed": "✗", "interrupted": "■", "crashed": "✗"}
 ALERT_LEVELS = ("warning", "error", "critical")
@@ -40,15 +42,16 @@ def when(epoch) -> str:
 
 def badge(status: str) -> dict:
     """A status and its colour, for the badge macro."""
-    return {"status": status, "colour": STATUS_COLOURS.get(status, "#59636e")}
+    return {"status": status, "colour": STATUS_COLOURS.get(status, "#787c82")}
 
 
 def _value(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
 
 
-def run_html(info, summaries: dict, events: list, images: list[tuple[str, str]]) -> str:
-    """One run: header, params, metric table, alerts, and the charts as inline PNG images (base64 text)."""
+def run_html(info, summaries: dict, events: list, charts: list[tuple[str, list[tuple[str, str]]]]) -> str:
+    """One run: header, params, metric table, alerts, and the charts: (section title, [(chart label, image
+    source)]) per section."""
     alerts = [e for e in events if e[1] in ALERT_LEVELS or "alert" in (e[3] or {})]
     return render(
         "run.html.j2",
@@ -69,7 +72,7 @@ def run_html(info, summaries: dict, events: list, images: list[tuple[str, str]])
             (level, message, datetime.fromtimestamp(t / 1000.0).strftime("%H:%M:%S"))
             for t, level, message, _ in alerts[-5:][::-1]
         ],
-        images=images,
+        charts=charts,
     )
 
 
@@ -142,8 +145,9 @@ def _last_line(text: str) -> str:
     return text.strip().splitlines()[-1] if text.strip() else ""
 
 
-def comparison_html(comparison, image: str | None, max_rows: int = 200) -> str:
-    """The comparison table (first `max_rows` runs) with differing params marked, and the overlay chart."""
+def comparison_html(comparison, images: list[tuple[str, str]], max_rows: int = 200) -> str:
+    """The comparison table (first `max_rows` runs) with differing params marked, and the overlay charts
+    ([(metric, image source)])."""
     frame = comparison.frame
     shown = frame.head(max_rows)
     differing = set(comparison.differing_params())
@@ -164,7 +168,8 @@ def comparison_html(comparison, image: str | None, max_rows: int = 200) -> str:
         columns=[(str(c), c in differing) for c in shown.columns],
         rows=rows,
         more=len(frame) - len(shown),
-        image=image,
+        images=images,
+        charts_title="Overlays" if len(images) > 1 else "Overlay",
     )
 
 

@@ -19,11 +19,12 @@ import traitlets
 
 from ...charts import specs as chart_specs
 from ...models import RUNNING, SYSTEM_PREFIX
-from .assets import BundledWidget
+from .assets import RETIRED_ESM, BundledWidget
 from .pusher import PUSHER
 from .series import LiveSeries
 
 MAX_EVENTS = 300
+_retired: list[RunPanel] = []  # emptied widgets of finished panels, closed when the next panel opens
 
 
 class RunPanel(BundledWidget):
@@ -35,7 +36,6 @@ class RunPanel(BundledWidget):
     summary = traitlets.Dict().tag(sync=True)
     events: traitlets.List[Any] = traitlets.List().tag(sync=True)
     system_layout = traitlets.Dict().tag(sync=True)
-    snapshot = traitlets.Dict().tag(sync=True)
 
     def __init__(self, **kwargs):
         specs = {
@@ -94,6 +94,7 @@ class LivePanel:
         self.widget = RunPanel(
             info=run_info(run, info, RUNNING), params=json_params(dict(info.params)), system_layout={}
         )
+        close_retired()
         PUSHER.register(self)
         self._unsubscribe = run.subscribe(self._on_batch)
 
@@ -170,8 +171,8 @@ class LivePanel:
 
     # -- end ------------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Leave the pusher, send the last rows and the final header, and keep the whole (downsampled)
-        history in the widget so a reloaded notebook still shows every chart."""
+        """Leave the pusher, send the last rows and the final header (the panel shows the run's end until
+        the cell's output is replaced by its saved form; see display.LiveDisplay.finish)."""
         self._unsubscribe()
         PUSHER.unregister(self)
         with self._push_lock:  # waits for a push under way; none starts after this
@@ -184,9 +185,24 @@ class LivePanel:
         else:
             self.widget.info = run_info(self.run, info)
             self.widget.params = json_params(dict(info.params))
-        with self._lock:
-            snapshot = {"seq": self._seq, "series": {k: b.rows() for k, b in self.series.items()}}
-        self.widget.snapshot = snapshot
+
+    def retire(self) -> None:
+        """Empty the widget once no output shows it, and close it when the next panel opens.
+
+        Emptied: nbclient and papermill save the last state of every widget they ever saw, shown or not,
+        and this one has nothing left to show (the module too: a browser that still has the model runs an
+        empty one). Closed later: a browser without JupyterLab's extension asked this panel for the Vega
+        runtime while its cell ran, and that message is handled only once the cell has ended."""
+        widget = self.widget
+        try:
+            with widget.hold_sync():  # one message
+                widget._esm = RETIRED_ESM
+                widget.specs, widget.summary, widget.events, widget.params = {}, {}, [], {}
+                widget.system_layout = {}
+        except Exception:
+            widget.close()
+        else:
+            _retired.append(widget)
 
     def points(self, system: bool = False) -> list[dict]:
         """The downsampled points shown in the panel, metrics or hardware samples: dicts with key, step,
@@ -199,9 +215,23 @@ class LivePanel:
                 for _, step, value, ms in buffer.rows()
             ]
 
+    def rows(self) -> dict[str, list[list]]:
+        """Every key's downsampled rows: [bucket, step, value, time in epoch ms]."""
+        with self._lock:
+            return {key: buffer.rows() for key, buffer in self.series.items()}
+
     def summaries(self) -> dict[str, dict]:
         with self._lock:
             return {key: buffer.summary() for key, buffer in self.series.items()}
+
+
+def close_retired() -> None:
+    """Close the widgets of finished panels (their late messages have been handled by now)."""
+    while _retired:
+        try:
+            _retired.pop().close()
+        except Exception:
+            pass
 
 
 def _json_safe(extra):

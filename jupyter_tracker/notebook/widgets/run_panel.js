@@ -1,6 +1,21 @@
-// The live run panel: header, alerts, metric table and charts, hardware charts, events, params.
-// Python pushes only new (downsampled) rows with model.send({type: "rows"}); the full history arrives in
-// the "snapshot" trait when the run ends, so a reloaded notebook still draws every chart.
+// The run panel: header, alerts, metric table and charts, hardware charts, events, params.
+// Live (the anywidget), Python pushes only new (downsampled) rows with model.send({type: "rows"}); a saved
+// output (JupyterLab's extension, from the cell's final mime bundle) brings every series in "snapshot".
+
+import {
+  ChartView,
+  badge,
+  clear,
+  clock,
+  dateTime,
+  duration,
+  fmt,
+  h,
+  isAlert,
+  jsonText,
+  segmented,
+  vegaRuntime,
+} from "./common.js";
 
 function unitValue(value, unit) {
   if (value === null || value === undefined) return "–";
@@ -18,13 +33,15 @@ function unitValue(value, unit) {
   return unit ? `${fmt(value)} ${unit}` : fmt(value);
 }
 
-function renderRunPanel({ model, el }) {
+export function renderRunPanel({ model, el }) {
   const store = new Map(); // key -> row objects {key, series, _b, step, value, time}
   const cards = new Map(); // user metric key -> {view, value}
   const panels = new Map(); // system panel title -> {view, keys:Set, values}
   let applied = -1;
   let x = "step";
   let timer = null;
+  const runtime = () => vegaRuntime(model);
+  runtime(); // start loading (or asking the kernel for) the chart library now, not at the first chart
 
   const root = h("div", "jt-root jt-panel");
   el.append(root);
@@ -141,7 +158,7 @@ function renderRunPanel({ model, el }) {
     name.title = key;
     const box = h("div", "jt-card", h("div", "jt-card-head", name, value), host);
     grid.append(box);
-    const view = new ChartView(host, spec(key));
+    const view = new ChartView(host, spec(key), runtime);
     view.rows = () => store.get(key) || [];
     c = { key, view, value, box };
     cards.set(key, c);
@@ -162,7 +179,7 @@ function renderRunPanel({ model, el }) {
       systemGrid.insertBefore(box, after || null);
       const keys = new Set();
       p = { keys, values, unit: layout.unit, axis: layout.axis };
-      p.view = new ChartView(host, systemSpec(p));
+      p.view = new ChartView(host, systemSpec(p), runtime);
       p.view.rows = () => [...keys].flatMap((k) => store.get(k) || []);
       panels.set(layout.panel, p);
       emptySystem.hidden = true;
