@@ -46,3 +46,17 @@ def mlflow_server(tmp_path_factory):
     process, url = start_mlflow_server(folder)
     yield url
     stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for a module's browser tests (they skip where there is none)."""
+    from jupyterlab_harness import launch_chromium, require_chromium
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

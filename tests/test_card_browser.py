@@ -11,22 +11,11 @@ from pathlib import Path
 
 import pytest
 from cards import SCRIPT, XSS, make_run
-from jupyterlab_harness import ARTIFACTS, launch_chromium, require_chromium
+from jupyterlab_harness import ARTIFACTS
 
 from jupyter_tracker import cards as export
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 class Visit:

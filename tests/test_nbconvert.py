@@ -17,7 +17,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyterlab_harness import launch_chromium, require_chromium
 from notebooks import execute, make_notebook
 from offline_html import OfflinePage, nbconvert_html
 
@@ -41,17 +40,6 @@ for step in range(300):
 def saved_size(cell) -> int:
     """The bytes a cell's outputs take in the notebook file (nbformat's layout: indented JSON)."""
     return len(json.dumps(cell.outputs, indent=1, ensure_ascii=False).encode())
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.slow  # two tracked cells in a kernel, then nbconvert: ~25 s
