@@ -85,9 +85,14 @@ def check_url(value: Any) -> str:
         raise InvalidArgument(f"mlflow must be the URL of an MLflow tracking server, got {value!r}")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        store = (
+            f"; a {parts.scheme}: store is shared by serving it: mlflow server --backend-store-uri {value.strip()}"
+            if parts.scheme not in ("", "http", "https") and "//" in value
+            else ""
+        )
         raise InvalidArgument(
             f"mlflow must be an http:// or https:// URL of an MLflow tracking server "
-            f"(e.g. http://127.0.0.1:5000), got {value!r}"
+            f"(e.g. http://127.0.0.1:5000), got {value!r}{store}"
         )
     if parts.username or parts.password:
         raise InvalidArgument(

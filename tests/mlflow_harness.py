@@ -25,14 +25,17 @@ def mlflow_command() -> str:
     return str(found) if found.exists() else str(shutil.which("mlflow"))
 
 
-def start_mlflow_server(folder: Path, *extra: str, timeout: float = 90.0) -> tuple[subprocess.Popen, str]:
-    """`mlflow server` on 127.0.0.1 and a free port, storing in `folder`; waits for /health."""
+def start_mlflow_server(
+    folder: Path, *extra: str, workers: int = 1, timeout: float = 90.0
+) -> tuple[subprocess.Popen, str]:
+    """`mlflow server` on 127.0.0.1 and a free port, storing in `folder`, with `workers` processes (the
+    tests' 1; `mlflow server` alone starts 4); waits for /health."""
     port = free_port()
     artifacts = ["--artifacts-destination", str(folder / "artifacts")] if not extra else []
     with open(folder / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
         process = subprocess.Popen(
             [mlflow_command(), "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-             *artifacts, *extra, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+             *artifacts, *extra, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder,
             env={**os.environ, "MLFLOW_TRACKING_URI": ""},
         )  # fmt: skip

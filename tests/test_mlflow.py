@@ -7,23 +7,31 @@ each test uses experiments (= projects) of its own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import json
 import math
+import ssl
+import struct
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import uuid
+import zlib
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from mlflow_harness import Relay, api, artifact, remote_run, start_mlflow_server, stop
-from waiting import wait_until
+from waiting import stored_points, wait_until
 
 import jupyter_tracker as jt
-from jupyter_tracker.errors import InvalidArgument, SharingError
+from jupyter_tracker.errors import InvalidArgument, ServerUnreachable, SharingError
 from jupyter_tracker.sharing.mapping import remote_key
+from jupyter_tracker.sharing.pushing import RunPush
+from jupyter_tracker.sharing.rest import MlflowRest
 
 
 def _project() -> str:
@@ -76,11 +84,103 @@ def test_push_sends_params_tags_every_point_status_and_the_card(mlflow_server, d
     )
 
 
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A small valid PNG (grey pixels), written with the standard library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = b"".join(b"\x00" + bytes([128] * width) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _history(client, remote_id: str, key: str) -> list[tuple[int, float]]:
+    return sorted((m.step, m.value) for m in client.get_metric_history(remote_id, key))
+
+
+@pytest.mark.slow
+def test_a_whole_run_reads_back_through_mlflows_client_and_a_resumed_run_sends_only_its_new_points(
+    mlflow_server, db, tmp_path
+):
+    from mlflow.artifacts import download_artifacts
+    from mlflow.tracking import MlflowClient
+
+    project, keys = _project(), [f"m{k}" for k in range(5)]
+    (tmp_path / "preds.png").write_bytes(image := _png())
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "summary.txt").write_text("all good")
+    with jt.start_run(
+        name="full", project=project, params={"lr": 0.01, "layers": [64, 32]}, tags=["cnn"], interval=0.1
+    ) as run:
+        run.add_tags(team="vision")
+        run.log_event("data loaded", rows=60_000)
+        for step in range(5000):
+            run.log({key: step * 0.5 + k for k, key in enumerate(keys)})
+        run.save(tmp_path / "preds.png", name="images/preds.png")
+        run.log_artifact(str(tmp_path / "notes"))
+        wait_until(lambda: len(stored_points(run, "system/cpu/percent")) >= 2, timeout=20, what="hardware")
+    [pushed] = jt.push("full", url=mlflow_server)
+    client = MlflowClient(tracking_uri=mlflow_server)
+    remote = client.get_run(pushed.remote_id)
+    assert remote.data.params == {"lr": "0.01", "layers": "[64, 32]"} and remote.info.status == "FINISHED"
+    assert remote.data.tags["cnn"] == "" and remote.data.tags["team"] == "vision"
+    for k, key in enumerate(keys):  # every point, with its step
+        assert _history(client, pushed.remote_id, key) == [(step, step * 0.5 + k) for step in range(5000)]
+    counted = Counter(key for key, *_ in run.store.points(run.id))
+    system = {key: count for key, count in counted.items() if key.startswith("system/")}
+    assert system and {key: len(client.get_metric_history(pushed.remote_id, key)) for key in system} == system
+    listed = {item.path for folder in ("", "artifacts", "artifacts/images", "artifacts/notes", "jupyter-tracker")
+              for item in client.list_artifacts(pushed.remote_id, folder or None)}  # fmt: skip
+    assert {
+        "artifacts/images/preds.png",
+        "artifacts/notes/summary.txt",
+        "jupyter-tracker/card.html",
+    } <= listed
+    assert pushed.files == 2 and pushed.card is True
+
+    def download(path: str) -> bytes:
+        where = download_artifacts(
+            run_id=pushed.remote_id,
+            artifact_path=path,
+            dst_path=str(tmp_path / "down"),
+            tracking_uri=mlflow_server,
+        )
+        return Path(where).read_bytes()
+
+    assert download("artifacts/images/preds.png") == image
+    card = download("jupyter-tracker/card.html").decode()
+    assert card.startswith("<!DOCTYPE html>") and "full" in card and "vision" in card
+    assert "data loaded" in download("jupyter-tracker/events.jsonl").decode()
+
+    again = jt.push("full", url=mlflow_server)[0]  # nothing twice: still one run, the same histories
+    assert not again.changed and again.remote_id == pushed.remote_id
+    assert len(client.search_runs([remote.info.experiment_id])) == 1
+    assert all(len(client.get_metric_history(pushed.remote_id, key)) == 5000 for key in keys)
+
+    with jt.reconnect("full", system=False) as resumed:  # a new segment
+        for step in range(5000, 5100):
+            resumed.log({key: step * 0.5 + k for k, key in enumerate(keys)})
+    [third] = jt.push("full", url=mlflow_server)
+    assert (third.points, third.files, third.remote_id) == (500, 0, pushed.remote_id)
+    mark = run.store.sync_row(run.id, mlflow_server)["watermark"]["keys"]
+    assert all(mark[key][0] == 5099 and mark[key][2] == 5100 for key in keys)
+    assert all(len(client.get_metric_history(pushed.remote_id, key)) == 5100 for key in keys)
+    finished = client.get_run(pushed.remote_id).info
+    assert finished.status == "FINISHED" and finished.end_time == round(jt.load_run("full").info.ended * 1000)
+
+
 def test_pushing_again_sends_only_what_changed_since(mlflow_server, db):
     project = _project()
     _logged_run(project, steps=50)
     [first] = jt.push(url=mlflow_server, project=project)
-    assert jt.push(url=mlflow_server, project=project)[0].changed is False  # nothing twice, not even the card
+    assert jt.push(url=mlflow_server, project=project) == []  # every ended run not yet pushed: none
+    assert jt.push("baseline", url=mlflow_server)[0].changed is False  # nothing twice, not even the card
     record = jt.load_run("baseline")
     record.add_tags("keep")
     record.remove_tags("cnn")
@@ -100,6 +200,70 @@ def test_pushing_again_sends_only_what_changed_since(mlflow_server, db):
         and remote["tags"]["keep"] == ""
     )
     assert len(remote["metrics"]["loss"]) == 52 and remote["metrics"]["loss"][-1][:2] == (50, 0.001)
+
+
+def test_two_pushers_of_one_run_at_once_share_one_remote_run_and_keep_every_mark(mlflow_server, db):
+    project = _project()
+    with jt.start_run(name="twice", project=project, system=False) as run:
+        for step in range(3000):
+            run.log(loss=1 / (step + 1), acc=step / 3000)
+    start = threading.Barrier(2)
+    done: list = []
+
+    def push() -> None:  # the live mirror's thread and a push() at the same time, each with its client
+        client = MlflowRest(mlflow_server)
+        start.wait()
+        try:
+            done.append(RunPush(run.store, run.id, client).push(card=False))
+        except Exception as exc:
+            done.append(exc)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(done) == 2 and done[0].remote_id == done[1].remote_id
+    experiment = api(mlflow_server, "experiments/get-by-name", experiment_name=project)["experiment"]
+    [remote] = api(mlflow_server, "runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
+    assert remote["info"]["run_id"] == done[0].remote_id  # the other one, if made, was deleted again
+    histories = remote_run(mlflow_server, done[0].remote_id)["metrics"]
+    assert {key: len(points) for key, points in histories.items()} == {"loss": 3000, "acc": 3000}
+    mark = run.store.sync_row(run.id, mlflow_server)["watermark"]["keys"]
+    assert mark["loss"][2] == mark["acc"][2] == 3000
+    assert jt.push("twice", url=mlflow_server)[0].points == 0
+
+    # A pusher that read the record before another one sent more never moves it back when it saves.
+    late = RunPush(run.store, run.id, MlflowRest(mlflow_server))  # no request made: nothing to close
+    late.remote_id, late.experiment_id = done[0].remote_id, experiment["experiment_id"]
+    late.mark = {"keys": {"loss": [999, mark["loss"][1] - 1, 1000]}, "tags": {"extra": "x"}}
+    late._save()
+    saved = run.store.sync_row(run.id, mlflow_server)["watermark"]
+    assert saved["keys"] == mark and saved["tags"]["extra"] == "x"
+
+
+def test_push_without_runs_takes_every_ended_run_not_pushed_since_it_changed(mlflow_server, db, tmp_path):
+    project = _project()
+    _logged_run(project, name="a", steps=5)
+    _logged_run(project, name="b", steps=5)
+    live = jt.start_run(name="live", project=project, system=False)
+    live.log(loss=1.0)
+    pushed = {done.run.name: done for done in jt.push(url=mlflow_server, project=project)}
+    assert sorted(pushed) == ["a", "b"]  # ended runs only
+    assert jt.push(url=mlflow_server, project=project) == []
+    jt.load_run("a").add_note("lr too high")  # changed since
+    live.finish()
+    assert [done.run.name for done in jt.push(url=mlflow_server, project=project)] == ["a", "live"]
+    teammate = tmp_path / "teammate.db"  # runs pulled from the server are not pushed back to it
+    [only] = jt.pull(project, mlflow=mlflow_server, db=teammate, runs=[pushed["b"].remote_id])
+    assert only.name == "b" and len(jt.pull(project, mlflow=mlflow_server, db=teammate)) == 3
+    assert jt.push(url=mlflow_server, db=teammate) == []
+    with pytest.raises(SharingError, match="pulled from the MLflow run"):
+        jt.push("b", url=mlflow_server, db=teammate)
+    with pytest.raises(SharingError, match="has no run nope"):
+        jt.pull(project, mlflow=mlflow_server, db=teammate, runs=["nope"])
 
 
 def test_keys_and_values_are_mapped_to_what_mlflow_accepts(mlflow_server, db):
@@ -141,6 +305,12 @@ def test_pull_brings_runs_back_and_leaves_our_own_alone(mlflow_server, db, tmp_p
     assert summary.loc["floor", "last"] == -math.inf
     assert jt.pull(project, url=mlflow_server, db=elsewhere)[0].outcome == "unchanged"
     assert jt.pull(project, url=mlflow_server)[0].outcome == "ours"  # pushed from this store
+    with jt.start_run(name="mine", project=project, db=elsewhere, system=False, params={"lr": 0.1}) as mine:
+        mine.log(loss=0.5)
+    table = jt.compare(["baseline", "mine"], project=project, db=elsewhere).frame.set_index("name")
+    assert table.loc["baseline", "metrics.loss.last"] == pytest.approx(1 / 30)  # the teammate's, beside ours
+    assert table.loc["mine", "metrics.loss.last"] == 0.5
+    assert (table.loc["baseline", "params.lr"], table.loc["mine", "params.lr"]) == (0.01, 0.1)
 
 
 TEAMMATE = textwrap.dedent(
@@ -272,17 +442,30 @@ def test_an_unreachable_server_costs_one_warning_and_the_mirror_catches_up(mlflo
         relay.off()
 
 
-def test_track_config_mlflow_mirrors_every_new_run_of_the_session(mlflow_server, db):
+def _shell(server: str, project: str, **names):
+    """IPython with our magics, the session mirrored to `server`, and `names` in the cells' namespace."""
     from IPython.testing.globalipapp import get_ipython
 
     ip = get_ipython()
     ip.run_line_magic("load_ext", "jupyter_tracker")
+    ip.run_line_magic("track_config", f"mlflow={server} project={project} system=False")
+    ip.user_ns.update(names)
+    return ip
+
+
+def _points_seen(url: str, project: str, name: str, count: int) -> str:
+    """Wait (from inside a cell) until the server has `count` points of `loss`; the remote run's status."""
+    wait_until(lambda: _has_points(url, project, name, count), timeout=30, what="points on the server")
+    return remote_run(url, _remote_id(url, project, name))["info"]["status"]
+
+
+def test_track_config_mlflow_mirrors_a_cell_while_it_runs(mlflow_server, db):
     project = _project()
-    ip.run_line_magic("track_config", f"mlflow={mlflow_server} project={project} system=False")
+    ip = _shell(mlflow_server, project, seen=lambda: _points_seen(mlflow_server, project, "cell", 10))
     assert jt.configure()["mlflow"] == mlflow_server
-    ip.run_cell_magic(
-        "track_run", "name=cell lr=0.5 --no-panel", "for i in range(10):\n    run.log(loss=i)\n"
-    )
+    body = "for i in range(10):\n    run.log(loss=i)\nstatus_seen = seen()\n"  # waits in the cell
+    ip.run_cell_magic("track_run", "name=cell lr=0.5 --no-panel", body)
+    assert ip.user_ns["status_seen"] == "RUNNING"  # the points were there before the cell ended
     remote_id = _remote_id(mlflow_server, project, "cell")
     wait_until(
         lambda: remote_run(mlflow_server, remote_id)["info"]["status"] == "FINISHED",
@@ -290,8 +473,50 @@ def test_track_config_mlflow_mirrors_every_new_run_of_the_session(mlflow_server,
         what="the end",
     )
     assert remote_run(mlflow_server, remote_id)["params"] == {"lr": "0.5"}
+    ip.run_cell_magic(
+        "track_run", "--resume cell --no-panel", "for i in range(10, 15):\n    run.log(loss=i)\n"
+    )
+    wait_until(lambda: _has_points(mlflow_server, project, "cell", 15), timeout=10, what="the new segment")
+    history = remote_run(mlflow_server, remote_id)["metrics"]["loss"]
+    assert [step for step, _, _ in history] == list(range(15))  # the resumed run's points, once each
     with pytest.raises(InvalidArgument, match="MLFLOW_TRACKING_USERNAME"):
         jt.configure(mlflow="http://alice:secret@127.0.0.1:5000")
+
+
+def test_a_server_stopped_mid_cell_never_fails_the_cell_and_a_later_push_completes_the_run(mlflow_server, db):
+    relay = Relay(mlflow_server)  # the server as the run sees it
+    relay.on()
+    project, stopped = _project(), []
+    ip = _shell(
+        relay.url,
+        project,
+        seen=lambda: _points_seen(relay.url, project, "cut", 100),
+        stop_server=lambda: (relay.off(), stopped.append(time.monotonic())),
+    )
+    body = (
+        "for i in range(100):\n    run.log(loss=i)\nseen()\nstop_server()\n"
+        "for i in range(100, 5100):\n    run.log(loss=i)\n"
+    )
+    try:
+        result = ip.run_cell(f"%%track_run name=cut --no-panel\n{body}")
+        took = time.monotonic() - stopped[0]
+        assert result.success and took < 5, took  # 5,000 more points and the run's end, with no server
+        run = jt.load_run("cut")
+        assert run.status == "finished" and len(run.metrics()) == 5100
+        [warning] = [e for e in run.events().itertuples() if e.level == "warning"]
+        assert (
+            "did not answer" in warning.message and relay.url in warning.message and "cut" in warning.message
+        )
+        relay.on()  # the server is back: a push sends what the mirror could not
+        [pushed] = jt.push("cut", url=relay.url)
+        assert pushed.complete and pushed.card
+        remote = remote_run(mlflow_server, pushed.remote_id)
+        assert remote["info"]["status"] == "FINISHED" and len(remote["metrics"]["loss"]) == 5100
+        experiment = remote["info"]["experiment_id"]
+        assert len(api(mlflow_server, "runs/search", {"experiment_ids": [experiment]})["runs"]) == 1
+        assert artifact(mlflow_server, remote, "jupyter-tracker/card.html").startswith(b"<!DOCTYPE html>")
+    finally:
+        relay.off()
 
 
 def test_urls_are_checked_and_a_missing_one_names_every_way_to_give_it(db, monkeypatch):
@@ -303,45 +528,93 @@ def test_urls_are_checked_and_a_missing_one_names_every_way_to_give_it(db, monke
             jt.start_run(name="never", mlflow=bad)
     with pytest.raises(InvalidArgument, match="credentials"):
         jt.start_run(name="never", mlflow="https://u:p@mlflow.example")
+    with pytest.raises(InvalidArgument) as local_store:  # what MLflow's own client would take
+        jt.push(["baseline", 2], mlflow="sqlite:///mlflow.db")
+    assert str(local_store.value).startswith("cannot push baseline, 2: mlflow must be an http:// or https://")
+    assert "'sqlite:///mlflow.db'; a sqlite: store is shared by serving it: mlflow server" in str(
+        local_store.value
+    )
     assert not db.exists()  # refused before any run was created
 
 
-def test_credentials_come_from_mlflow_variables_and_are_never_stored(db, monkeypatch):
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """A server that answers every request 401, and keeps the Authorization headers it was sent."""
+
     seen: list[str | None] = []
 
-    class Refusing(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802  (http.server's naming)
-            seen.append(self.headers.get("Authorization"))
-            body = b'{"error_code": "UNAUTHENTICATED", "message": "bad credentials"}'
-            self.send_response(401)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def do_GET(self):  # noqa: N802  (http.server's naming)
+        self.seen.append(self.headers.get("Authorization"))
+        body = b'{"error_code": "UNAUTHENTICATED", "message": "bad credentials"}'
+        self.send_response(401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
+    def log_message(self, *args):
+        pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+
+@contextlib.contextmanager
+def _refusing_server(folder=None):
+    """The URL of a _Refusing server on 127.0.0.1; over HTTPS with a self-signed certificate made in
+    `folder` when one is given."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    scheme = "http"
+    if folder is not None:
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+            capture_output=True, timeout=60,
+        )  # fmt: skip
+        if made.returncode != 0:
+            pytest.skip(f"openssl could not make a certificate: {made.stderr[-300:]!r}")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_credentials_come_from_mlflow_variables_and_are_never_stored(db, monkeypatch):
+    seen = _Refusing.seen
+    with _refusing_server() as url:
         with jt.start_run(name="secret", system=False) as run:
             run.log(loss=1.0)
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-123")
         with pytest.raises(SharingError, match="MLFLOW_TRACKING_TOKEN") as refused:
             jt.push(url=url)
         assert "tok-123" not in str(refused.value) and seen[-1] == "Bearer tok-123"
+        assert str(refused.value).startswith(
+            f"pushing run {run.info.project}/secret (id 1): the MLflow server at {url}"
+        )
         monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw-456")
         with pytest.raises(SharingError):
             jt.push(url=url)
         assert seen[-1] == "Basic " + base64.b64encode(b"alice:pw-456").decode()
-    finally:
-        server.shutdown()
-        server.server_close()
     stored = b"".join(p.read_bytes() for p in db.parent.glob("tracker.db*"))
     assert b"tok-123" not in stored and b"pw-456" not in stored
+
+
+def test_insecure_tls_skips_the_certificate_check_only_when_asked(db, monkeypatch, tmp_path):
+    with jt.start_run(name="tls", system=False) as run:
+        run.log(loss=1.0)
+    with _refusing_server(tmp_path) as url:
+        monkeypatch.delenv("MLFLOW_TRACKING_INSECURE_TLS", raising=False)
+        with pytest.raises(ServerUnreachable, match="CERTIFICATE_VERIFY_FAILED") as unchecked:
+            jt.push("tls", url=url)
+        assert f"pushing run {run.info.project}/tls (id 1): the MLflow server at {url}" in str(
+            unchecked.value
+        )
+        monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+        with pytest.raises(SharingError, match="answered 401"):  # reached it: refused for credentials
+            jt.push("tls", url=url)
 
 
 def _cli(*args: str, db) -> subprocess.CompletedProcess:
@@ -361,8 +634,8 @@ def test_cli_push_and_pull(mlflow_server, db, tmp_path):
         and "card" in pushed.stdout
     )
     assert f"-> {mlflow_server}/#/experiments/" in pushed.stdout
-    again = _cli("push", "--to", mlflow_server, db=db)
-    assert "up to date" in again.stdout
+    assert "nothing to push" in _cli("push", "--to", mlflow_server, db=db).stdout
+    assert "(id 1): up to date" in _cli("push", "1", "--to", mlflow_server, db=db).stdout
     fresh = tmp_path / "new" / "pulled.db"  # pull starts a store where there is none
     pulled = _cli("pull", "--experiment", project, "--mlflow", mlflow_server, "--project", "team", db=fresh)
     assert pulled.returncode == 0, pulled.stderr
@@ -378,12 +651,16 @@ def test_an_artifact_store_the_server_does_not_proxy_is_written_by_mlflows_clien
     root = folder / "artifacts"
     process, url = start_mlflow_server(folder, "--no-serve-artifacts", "--default-artifact-root", str(root))
     try:
-        project = _project()
-        _logged_run(project, steps=5)
+        (tmp_path / "weights.bin").write_bytes(bytes(range(256)) * 4)
+        with jt.start_run(name="baseline", project=_project(), system=False) as run:
+            run.log(loss=1.0)
+            run.save(tmp_path / "weights.bin", name="model/weights.bin")
         [pushed] = jt.push(url=url)
-        assert pushed.card is True
+        assert pushed.card is True and pushed.files == 1
         cards = list(root.rglob("card.html"))
         assert len(cards) == 1 and cards[0].parent.name == "jupyter-tracker"
+        [weights] = root.rglob("weights.bin")
+        assert weights.parent.parent.name == "artifacts" and weights.read_bytes() == bytes(range(256)) * 4
         # Without MLflow's client the message names the extra to install.
         blocked = subprocess.run(
             [sys.executable, "-c", "import sys; sys.modules['mlflow'] = None; import jupyter_tracker as jt; "

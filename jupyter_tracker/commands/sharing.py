@@ -16,16 +16,17 @@ def add_sharing(command: Callable[..., argparse.ArgumentParser]) -> None:
         "push",
         "send runs to an MLflow tracking server",
         "Send runs to an MLflow tracking server: each run becomes an MLflow run in the experiment named like "
-        "its project, with its params, tags, every metric point, its status and (once it ended) its HTML card "
-        "among the artifacts. Only what the server lacks is sent: pushing again is cheap. Credentials come "
-        "from MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.",
+        "its project, with its params, tags, every metric point, its status, its artifact files and (once it "
+        "ended) its HTML card among the artifacts. Only what the server lacks is sent: pushing again is "
+        "cheap. Credentials come from MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and "
+        "MLFLOW_TRACKING_PASSWORD (MLFLOW_TRACKING_INSECURE_TLS=true skips the certificate check).",
         cmd_push,
     )
     push.add_argument(
         "runs",
         nargs="*",
         metavar="RUN",
-        help="run id, name or uuid (default: every ended run not yet pushed in full)",
+        help="run id, name or uuid (default: every ended run not pushed in full since it last changed)",
     )
     push.add_argument("--mlflow", "--to", dest="url", metavar="URL", help=URL_HELP)
     push.add_argument("--experiment", "-e", help="the MLflow experiment (default: the run's project)")
@@ -68,14 +69,17 @@ def cmd_push(args) -> int:
             f"{done.points:,} points" if done.points else "",
             f"{done.params} params" if done.params else "",
             f"{done.tags} tags" if done.tags else "",
+            f"{done.files} files" if done.files else "",
             "card" if done.card else "",
         ]
         said = ", ".join(part for part in what if part) or "up to date"
         print(f"{done.run.project}/{done.run.name} (id {done.run.id}): {said} -> {done.url}")
         for key in done.skipped_params:
             print(f"  param {key!r} changed after it was pushed; MLflow keeps a param's first value")
+        for name in done.missing_files:
+            print(f"  artifact {name!r} not sent: its file is missing here")
     if not pushed:
-        print("no runs to push")
+        print("nothing to push: every ended run is on the server as it is here")
     return 0
 
 

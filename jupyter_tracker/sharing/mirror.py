@@ -3,7 +3,7 @@ it runs, from one daemon thread per process, never from the caller's thread.
 
 Every second the thread pushes what each mirrored run logged since (pushing.py: from the watermark on), so
 logging never waits for the network. When a run ends, finish() waits at most FINAL_WAIT_SECONDS for its
-last points and status to go; the card follows from the thread. A server that does not answer costs one
+last points and status to go; the artifact files and the card follow from the thread. A server that does not answer costs one
 warning event on the run; the watermark stays where it was and the thread tries again, waiting 1, 2, 4...
 up to 60 seconds between tries, so what the run logged meanwhile goes once the server is back (or with
 `jupyter-tracker push`, from any process, later).
@@ -97,7 +97,9 @@ class Mirror:
         try:
             if job.pusher is None:
                 job.pusher = RunPush(job.run.store, job.run.id, self._client(job.url))
-            pushed = job.pusher.push(card=False, deadline=time.monotonic() + ROUND_BUDGET_SECONDS)
+            pushed = job.pusher.push(
+                card=False, files=False, deadline=time.monotonic() + ROUND_BUDGET_SECONDS
+            )
         except ServerUnreachable as exc:
             job.failures += 1
             job.next_try = time.monotonic() + backoff(job.failures)
@@ -129,7 +131,8 @@ class Mirror:
 
     def _client(self, url: str) -> MlflowRest:
         if url not in self._clients:
-            self._clients[url] = MlflowRest(url, timeout=SOCKET_SECONDS)
+            # One request at a time: no more threads in the user's process, none to wait for at its exit.
+            self._clients[url] = MlflowRest(url, timeout=SOCKET_SECONDS, in_flight=1)
         return self._clients[url]
 
     def _drop(self, job: _Job) -> None:

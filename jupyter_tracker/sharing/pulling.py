@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import SharingError
 from ..models import ENDED_STATUSES, INTERRUPTED, RUNNING
 from ..store import Store
 from ..tracking import names
@@ -68,7 +69,17 @@ def remote_runs(client: MlflowRest, experiment: str) -> Iterator[dict]:
 
 
 def pull_run(store: Store, client: MlflowRest, remote: dict, project: str | None) -> Pulled:
-    """Bring one remote run (as runs/search or runs/get lists it) into `store`."""
+    """Bring one remote run (as runs/search or runs/get lists it) into `store`; a refusal or an outage
+    raises SharingError (ServerUnreachable) naming the run."""
+    try:
+        return _pull_run(store, client, remote, project)
+    except SharingError as exc:
+        info = remote["info"]
+        name = f" ({info['run_name']})" if info.get("run_name") else ""
+        raise type(exc)(f"pulling MLflow run {info['run_id']}{name}: {exc}") from None
+
+
+def _pull_run(store: Store, client: MlflowRest, remote: dict, project: str | None) -> Pulled:
     info, data = remote["info"], remote.get("data", {})
     tags = {tag["key"]: tag["value"] for tag in data.get("tags", [])}
     remote_id = info["run_id"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .connection import Connection, chunks, placeholders
@@ -70,12 +70,33 @@ class Syncs:
         watermark: dict,
         synced: float,
     ) -> None:
-        """Create or replace the run's sync record for `target`."""
+        """Create or replace the run's sync record for `target` (a pull's: one writer, no merging)."""
+        values = (run_id, target, remote_id, experiment_id, direction, watermark, synced)
+        record = dict(zip(_SYNC_COLUMNS, values, strict=True))
+        self.update_sync(run_id, target, lambda stored: record)
+
+    def update_sync(
+        self, run_id: int, target: str, change: Callable[[dict | None], dict | None]
+    ) -> dict | None:
+        """Read the run's sync record for `target` and write `change(record)` in one transaction, so two
+        writers (the live mirror's thread and a push, or two processes) never write over each other's
+        progress: the second reads what the first wrote. `change` gets the record (None when there is none)
+        and returns the record to store, or None to leave it as it is. Returns the record stored now."""
         with self.db.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(_SYNC_COLUMNS)} FROM sync WHERE run = ? AND target = ?", (run_id, target)
+            ).fetchall()
+            stored = _sync_record(rows[0]) if rows else None
+            wanted = change(stored)
+            if wanted is None:
+                return stored
+            values = [wanted[column] for column in _SYNC_COLUMNS]
+            values[_SYNC_COLUMNS.index("watermark")] = dumps(wanted["watermark"])
             conn.execute(
                 f"INSERT OR REPLACE INTO sync ({', '.join(_SYNC_COLUMNS)}) VALUES ({placeholders(_SYNC_COLUMNS)})",
-                (run_id, target, remote_id, experiment_id, direction, dumps(watermark), synced),
+                values,
             )
+            return wanted
 
     def run_by_uuid(self, uuid: str) -> int | None:
         rows = self.db.query("SELECT id FROM runs WHERE uuid = ?", (uuid,))
