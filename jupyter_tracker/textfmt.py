@@ -58,6 +58,11 @@ def duration(seconds) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
 
 
+def tag_labels(names, values) -> list[str]:
+    """Tags as shown: `name`, or `name=value` for a key/value tag (`values`: name -> value or None)."""
+    return [name if values.get(name) is None else f"{name}={values[name]}" for name in names]
+
+
 def text_table(header: list[str], rows: list[list[str]], indent: str = "") -> list[str]:
     """Lines of columns padded to their widest cell: the first column and text columns left-aligned,
     columns of numbers right-aligned."""

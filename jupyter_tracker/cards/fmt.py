@@ -174,5 +174,4 @@ def sparkline(values: list, width: int = 120, height: int = 32) -> dict | None:
 
 def tag_labels(run: dict) -> list[str]:
     """A card's tags as shown: `name`, or `name=value` for a key/value tag (older cards have no values)."""
-    values = run.get("tag_values") or {}
-    return [tag if values.get(tag) is None else f"{tag}={values[tag]}" for tag in run["tags"]]
+    return textfmt.tag_labels(run["tags"], run.get("tag_values") or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import InvalidArgument, InvalidParam
 from ..reading.query import RunRecord
+from ..textfmt import tag_labels
 from ..tracking.stores import store_for
 from . import BadInput
 
@@ -31,9 +32,10 @@ def cmd_tag(args) -> int:
         raise BadInput(str(exc)) from None
     verb = "removed" if args.remove else "added"
     done = f"tags {verb}: {', '.join(changed)}" if changed else f"no tags {verb}"
-    values = record.info.tag_values
-    now = [tag if values.get(tag) is None else f"{tag}={values[tag]}" for tag in record.tags]
-    print(f"{_label(record)}: {done}; tags now: {', '.join(now) or '(none)'}")
+    info = record.info
+    print(
+        f"{_label(record)}: {done}; tags now: {', '.join(tag_labels(info.tags, info.tag_values)) or '(none)'}"
+    )
     return 0
 
 

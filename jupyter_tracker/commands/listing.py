@@ -10,7 +10,7 @@ from ..models import SYSTEM_PREFIX, RunInfo
 from ..notebook.cellargs import run_filters
 from ..reading.query import runs
 from ..store import Store
-from ..textfmt import runs_table
+from ..textfmt import runs_table, tag_labels
 from ..tracking.stores import store_for
 from .machine import iso, write_csv, write_json
 
@@ -91,7 +91,7 @@ def csv_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
 
 
 def _tags_cell(tags: dict[str, str | None]) -> str:
-    return ",".join(name if value is None else f"{name}={value}" for name, value in tags.items())
+    return ",".join(tag_labels(tags, tags))
 
 
 def _param_cell(value: Any) -> str:

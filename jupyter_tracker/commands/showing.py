@@ -10,7 +10,7 @@ from ..hardware.summary import summarize
 from ..jsonsafe import free, number
 from ..models import SYSTEM_PREFIX, RunInfo
 from ..reading.query import RunRecord, notes_of
-from ..textfmt import local_time, size, stamp, text_table
+from ..textfmt import local_time, size, stamp, tag_labels, text_table
 from ..textfmt import number as shown_number
 from ..tracking.stores import store_for
 from .machine import iso, write_json
@@ -45,10 +45,7 @@ def show_lines(record: RunRecord) -> list[str]:
         f"host      {info.host or '-'}   user {info.user or '-'}   pid {info.pid or '-'}",
     ]
     if info.tags:
-        shown = (
-            tag if info.tag_values.get(tag) is None else f"{tag}={info.tag_values[tag]}" for tag in info.tags
-        )
-        lines.append(f"tags      {', '.join(shown)}")
+        lines.append(f"tags      {', '.join(tag_labels(info.tags, info.tag_values))}")
     if info.folder != "/":
         lines.append(f"folder    {info.folder}")
     if info.description:
