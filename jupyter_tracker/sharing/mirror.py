@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from ..errors import ServerUnreachable, TrackerError
+from ..errors import RunClosed, ServerUnreachable, TrackerError
 from ..models import ENDED_STATUSES, RUNNING
 from .pushing import RunPush
 from .rest import MlflowRest
@@ -155,9 +155,12 @@ class Mirror:
         logger.warning("run %r: %s", run.name, message)
         try:
             if run.status == RUNNING:
-                run.log_event(message, "warning", mlflow=job.url)
-            else:
-                run.store.add_event(run.id, time.time(), "warning", message, {"mlflow": job.url})
+                try:
+                    run.log_event(message, "warning", mlflow=job.url)
+                    return
+                except RunClosed:  # it ended meanwhile: straight to the store, as for an ended run
+                    pass
+            run.store.add_event(run.id, time.time(), "warning", message, {"mlflow": job.url})
         except Exception:  # the store is gone: the logger has it
             pass
 
