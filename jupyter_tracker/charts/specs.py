@@ -95,18 +95,31 @@ def system_spec(unit: str, *, height: int = 110) -> dict:
     }
 
 
+def _metric_line() -> dict:
+    """The line of a metric chart, live or static."""
+    return {"type": "line", "color": ACCENT, "strokeWidth": 1.6}
+
+
+def _metric_y() -> dict:
+    """The y channel of a metric chart, live or static: the value, its own scale (not from zero)."""
+    return {
+        "field": "value",
+        "type": "quantitative",
+        "title": None,
+        "scale": {"zero": False},
+        "axis": {"tickCount": 4},
+    }
+
+
 def metric_spec(x: str = "step", *, height: int = 130) -> dict:
     """Vega-Lite template of one live metric card on the named dataset "table": the line and its latest point."""
-    yenc: dict[str, object]
-    yenc = {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}}
-    yenc["axis"] = {"tickCount": 4}
     return {
         "$schema": SCHEMA_URL,
         "data": {"name": "table"},
         "height": height,
-        "encoding": {"x": x_encoding(x, title=False), "y": yenc, "tooltip": tooltip()},
+        "encoding": {"x": x_encoding(x, title=False), "y": _metric_y(), "tooltip": tooltip()},
         "layer": [
-            {"mark": {"type": "line", "color": ACCENT, "strokeWidth": 1.6}},
+            {"mark": _metric_line()},
             {
                 "transform": [
                     {"joinaggregate": [{"op": "max", "field": x, "as": "_last"}]},
@@ -121,11 +134,9 @@ def metric_spec(x: str = "step", *, height: int = 130) -> dict:
 def metric_line(rows: list[dict], title: str, x: str = "step", *, width: int, height: int) -> dict:
     """One metric drawn from inline rows (key, step, value, time in epoch ms): the card's chart, with the
     live card's line, y scale and tooltip. Built as a dict: twenty of them through Altair cost 0.5 s."""
-    mark: dict[str, object] = {"type": "line", "color": ACCENT, "strokeWidth": 1.6, "interpolate": "linear"}
+    mark: dict[str, object] = {**_metric_line(), "interpolate": "linear"}
     if len(rows) <= 1:
         mark["point"] = True  # a lone point draws no line
-    yenc: dict[str, object] = {"field": "value", "type": "quantitative", "title": None}
-    yenc |= {"scale": {"zero": False}, "axis": {"tickCount": 4}}
     return {
         "$schema": SCHEMA_URL,
         "config": BASE_CONFIG,
@@ -133,7 +144,7 @@ def metric_line(rows: list[dict], title: str, x: str = "step", *, width: int, he
         "mark": mark,
         "encoding": {
             "x": x_encoding(x),
-            "y": yenc,
+            "y": _metric_y(),
             "tooltip": tooltip({"field": "key", "type": "nominal", "title": "metric"}),
         },
         "width": width,
