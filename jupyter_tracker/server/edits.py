@@ -13,10 +13,11 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..errors import InvalidArgument
 from ..reading.query import load_run
 from ..store import open_store
 from ..tracking.stores import judge_running
-from ..tracking.validation import MAX_NAME_LENGTH
+from ..tracking.validation import check_name
 from .handlers import TrackerHandler
 from .payload import run_row
 
@@ -59,12 +60,11 @@ class RenameHandler(EditHandler):
     @web.authenticated
     @authorized
     async def post(self, ref: str) -> None:
-        name = self.json_body().get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise web.HTTPError(400, "name must be non-empty text")
-        if len(name.strip()) > MAX_NAME_LENGTH:  # the record checks the rest (and says why) as Python does
-            raise web.HTTPError(400, f"name is {len(name.strip())} characters; at most {MAX_NAME_LENGTH}")
-        await self.edit(ref, lambda record: record.rename(name.strip()))
+        try:  # checked before the store is opened, by the same rule as in Python
+            name = check_name(self.json_body().get("name"))
+        except InvalidArgument as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        await self.edit(ref, lambda record: record.rename(name))
 
 
 class TagsHandler(EditHandler):
